@@ -1,0 +1,39 @@
+import { NotSupportedByBackendError } from './errors.js';
+import type { Guid } from './guid.js';
+import { CLSID_BackgroundCopyManager, CLSID_DeliveryOptimization } from './interfaces.js';
+
+/** The two services with a BITS-style COM surface. */
+export type Backend = 'bits' | 'delivery-optimization';
+
+export const BACKENDS: readonly Backend[] = ['bits', 'delivery-optimization'];
+
+export const CLSID_OF: Readonly<Record<Backend, Guid>> = {
+  bits: CLSID_BackgroundCopyManager,
+  'delivery-optimization': CLSID_DeliveryOptimization,
+};
+
+/**
+ * What Delivery Optimization's BITS-style subset lacks (the reference's "subset" section). Checked
+ * before the call, so that the vtable of a service that does not have the method is never touched.
+ */
+const MISSING: Readonly<Record<Backend, ReadonlyMap<string, string>>> = {
+  bits: new Map(),
+  'delivery-optimization': new Map([
+    ['EnumJobs', 'it cannot list jobs; keep the ids of the jobs you create'],
+    ['GetErrorDescription', 'it has no error descriptions'],
+    ['AddFileSet', 'files are added one by one through IDeliveryOptimizationJob'],
+    ['SetMinimumRetryDelay', 'it has no minimum retry delay'],
+    ['GetMinimumRetryDelay', 'it has no minimum retry delay'],
+    ['BG_NOTIFY_DISABLE', 'detach with SetNotifyInterface(NULL) instead'],
+    ['upload jobs', 'it only downloads'],
+  ]),
+};
+
+export function supports(backend: Backend, operation: string): boolean {
+  return !MISSING[backend].has(operation);
+}
+
+export function requireSupport(backend: Backend, operation: string): void {
+  const detail = MISSING[backend].get(operation);
+  if (detail !== undefined) throw new NotSupportedByBackendError(backend, operation, detail);
+}

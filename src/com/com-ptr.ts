@@ -1,0 +1,114 @@
+import { ComError, ReleasedError } from './errors.js';
+import { encodeGuid } from './guid.js';
+import { isFailure, toUnsignedHresult } from './hresult.js';
+import type { ComInterface } from './interface-table.js';
+import { IUnknown } from './interfaces.js';
+import { invokeAsync } from './invoke.js';
+import { pointerSlot, readPointer, type Pointer } from './native-types.js';
+
+/** Counts of interface references held through {@link ComPtr}, for tests and diagnostics. */
+export interface ReferenceStats {
+  /** References owned right now and not yet released. */
+  readonly live: number;
+  /** References nobody released: the garbage collector found their owner and the backstop released them. */
+  readonly leaked: number;
+}
+
+const counts = { live: 0, leaked: 0 };
+
+/**
+ * The backstop: an owner that became garbage without `release()` still gives its reference back, and
+ * is counted, so that a test can assert that nothing leaked (and a program does not hold a service
+ * object forever).
+ */
+const backstop = new FinalizationRegistry<Pointer>((address) => {
+  counts.live--;
+  counts.leaked++;
+  invokeAsync(address, IUnknown.method('Release')).catch(() => undefined);
+});
+
+export function referenceStats(): ReferenceStats {
+  return { live: counts.live, leaked: counts.leaked };
+}
+
+/**
+ * One owned reference to a native interface. Exactly one owner calls `release()` (idempotent); the
+ * owner may also be `using`/`await using`. Every call goes to a worker thread and returns a Promise.
+ */
+export class ComPtr<M extends string = string> {
+  #address: Pointer | undefined;
+  #released: Promise<void> | undefined;
+
+  private constructor(
+    address: Pointer,
+    readonly iface: ComInterface<M>,
+  ) {
+    this.#address = address;
+    counts.live++;
+    backstop.register(this, address, this);
+  }
+
+  /** Takes ownership of a reference the caller already holds (an out-parameter, a QueryInterface result). */
+  static adopt<M extends string>(address: Pointer, iface: ComInterface<M>): ComPtr<M> {
+    if (address === 0n) throw new TypeError(`cannot adopt a NULL ${iface.name} pointer`);
+    return new ComPtr(address, iface);
+  }
+
+  /** Reads an out-parameter slot and adopts what it holds; NULL gives undefined. */
+  static fromSlot<M extends string>(slot: Buffer, iface: ComInterface<M>): ComPtr<M> | undefined {
+    const address = readPointer(slot);
+    return address === 0n ? undefined : new ComPtr(address, iface);
+  }
+
+  get released(): boolean {
+    return this.#address === undefined;
+  }
+
+  /** The raw pointer, for passing as an argument. Throws once released. */
+  address(operation = 'use'): Pointer {
+    if (this.#address === undefined) throw new ReleasedError(this.iface.name, operation);
+    return this.#address;
+  }
+
+  /** Calls a method; a failure HRESULT becomes a {@link ComError}, a success code (S_FALSE, BG_S_*) is returned. */
+  async call(method: M, ...args: unknown[]): Promise<number> {
+    const hr = await this.callRaw(method, ...args);
+    if (isFailure(hr)) throw new ComError(hr, this.iface.name, method);
+    return hr;
+  }
+
+  /** Calls a method and returns its HRESULT, failure or not (unsigned). */
+  async callRaw(method: M, ...args: unknown[]): Promise<number> {
+    const self = this.address(method);
+    return toUnsignedHresult(await invokeAsync(self, this.iface.method(method), ...args));
+  }
+
+  /** QueryInterface on a worker thread: a new owned reference, or a ComError (E_NOINTERFACE). */
+  async queryInterface<N extends string>(target: ComInterface<N>): Promise<ComPtr<N>> {
+    const self = this.address('QueryInterface');
+    const slot = pointerSlot();
+    const hr = await invokeAsync(self, IUnknown.method('QueryInterface'), encodeGuid(target.iid), slot);
+    if (isFailure(hr)) throw new ComError(hr, this.iface.name, `QueryInterface(${target.name})`);
+    return ComPtr.adopt(readPointer(slot), target);
+  }
+
+  /** Gives the reference back. Safe to call any number of times; later calls return the same Promise. */
+  release(): Promise<void> {
+    if (this.#released !== undefined) return this.#released;
+    const address = this.#address;
+    this.#address = undefined;
+    if (address === undefined) return Promise.resolve();
+    backstop.unregister(this);
+    counts.live--;
+    this.#released = invokeAsync(address, IUnknown.method('Release')).then(() => undefined);
+    return this.#released;
+  }
+
+  [Symbol.dispose](): void {
+    void this.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}

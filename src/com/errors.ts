@@ -1,0 +1,78 @@
+import { formatHresult, hresultMessage, hresultName, toUnsignedHresult } from './hresult.js';
+
+/** Every error rx-bits raises on purpose derives from this, so `instanceof RxBitsError` tells ours from others. */
+export class RxBitsError extends Error {
+  override readonly name: string = 'RxBitsError';
+}
+
+/** Bad input, caught before any COM call. `field` names what was wrong, e.g. `files[2].localPath`. */
+export class InvalidArgumentError extends RxBitsError {
+  override readonly name: string = 'InvalidArgumentError';
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
+/** A string that is not a GUID in registry format (`{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, braces optional). */
+export class GuidFormatError extends InvalidArgumentError {
+  override readonly name = 'GuidFormatError';
+}
+
+/** There is no BITS here: not Windows, and no runtime was injected. */
+export class UnsupportedPlatformError extends RxBitsError {
+  override readonly name = 'UnsupportedPlatformError';
+  constructor(readonly platform: string) {
+    super(
+      `BITS and Delivery Optimization are Windows services; this process runs on '${platform}'. ` +
+        'Pass connect({ runtime }) to use another COM runtime (the tests inject a loopback service).',
+    );
+  }
+}
+
+/** The chosen backend does not have this operation (e.g. Delivery Optimization has no EnumJobs). */
+export class NotSupportedByBackendError extends RxBitsError {
+  override readonly name = 'NotSupportedByBackendError';
+  constructor(
+    readonly backend: string,
+    readonly operation: string,
+    detail?: string,
+  ) {
+    super(`${operation} is not supported by the '${backend}' backend${detail === undefined ? '' : `: ${detail}`}`);
+  }
+}
+
+/** An interface pointer (or a job or manager holding one) was used after `release()`. */
+export class ReleasedError extends RxBitsError {
+  override readonly name = 'ReleasedError';
+  constructor(
+    readonly interfaceName: string,
+    readonly operation: string,
+  ) {
+    super(`${operation}: this ${interfaceName} reference was already released`);
+  }
+}
+
+/** A COM call answered a failure HRESULT. */
+export class ComError extends RxBitsError {
+  override readonly name = 'ComError';
+  /** The unsigned HRESULT, e.g. 0x80200001. */
+  readonly hresult: number;
+  /** Its symbolic name (`BG_E_NOT_FOUND`, `BG_E_HTTP_ERROR_404`), or undefined when we cannot name it. */
+  readonly code: string | undefined;
+  constructor(
+    hresult: number,
+    readonly interfaceName: string,
+    readonly method: string,
+    detail?: string,
+  ) {
+    const code = hresultName(hresult);
+    const label = code === undefined ? formatHresult(hresult) : `${code} (${formatHresult(hresult)})`;
+    const explanation = detail ?? hresultMessage(hresult);
+    super(`${interfaceName}::${method} failed with ${label}${explanation === undefined ? '' : `: ${explanation}`}`);
+    this.hresult = toUnsignedHresult(hresult);
+    this.code = code;
+  }
+}

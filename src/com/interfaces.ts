@@ -1,0 +1,133 @@
+import { defineInterface } from './interface-table.js';
+import { parseGuid } from './guid.js';
+
+/*
+ * The interfaces rx-bits speaks, from bits.h / bits3_0.h / deliveryoptimization.h. Declaration order
+ * is slot order; a test checks each table against the slot lists in the reference.
+ */
+
+export const CLSID_BackgroundCopyManager = parseGuid('4991D34B-80A1-4291-83B6-3328366B9097');
+export const CLSID_DeliveryOptimization = parseGuid('5B99FA76-721C-423C-ADAC-56D03C8A8007');
+
+/** Interfaces a COM service asks our objects for but we deliberately refuse (see the callback object). */
+export const IID_IMarshal = parseGuid('00000003-0000-0000-C000-000000000046');
+export const IID_IExternalConnection = parseGuid('00000019-0000-0000-C000-000000000046');
+
+export const IUnknown = defineInterface('IUnknown', '00000000-0000-0000-C000-000000000046', undefined, {
+  QueryInterface: 'HRESULT (const GUID *riid, _Out_ void **object)',
+  AddRef: 'uint32 ()',
+  Release: 'uint32 ()',
+});
+
+export const IBackgroundCopyManager = defineInterface(
+  'IBackgroundCopyManager',
+  '5CE34C0D-0DC9-4C1F-897C-DAA1B78CEE7C',
+  IUnknown,
+  {
+    CreateJob: 'HRESULT (const char16_t *displayName, int type, _Out_ GUID *jobId, _Out_ void **job)',
+    GetJob: 'HRESULT (const GUID *jobId, _Out_ void **job)',
+    EnumJobs: 'HRESULT (uint32 flags, _Out_ void **enumJobs)',
+    GetErrorDescription: 'HRESULT (HRESULT result, uint32 languageId, _Out_ char16_t **description)',
+  },
+);
+
+export const IBackgroundCopyJob = defineInterface('IBackgroundCopyJob', '37668D37-507E-4160-9316-26306D150B12', IUnknown, {
+  AddFileSet: 'HRESULT (uint32 count, const BG_FILE_INFO *files)',
+  AddFile: 'HRESULT (const char16_t *remoteUrl, const char16_t *localName)',
+  EnumFiles: 'HRESULT (_Out_ void **enumFiles)',
+  Suspend: 'HRESULT ()',
+  Resume: 'HRESULT ()',
+  Cancel: 'HRESULT ()',
+  Complete: 'HRESULT ()',
+  GetId: 'HRESULT (_Out_ GUID *id)',
+  GetType: 'HRESULT (_Out_ int *type)',
+  GetProgress: 'HRESULT (_Out_ BG_JOB_PROGRESS *progress)',
+  GetTimes: 'HRESULT (_Out_ BG_JOB_TIMES *times)',
+  GetState: 'HRESULT (_Out_ int *state)',
+  GetError: 'HRESULT (_Out_ void **error)',
+  GetOwner: 'HRESULT (_Out_ char16_t **owner)',
+  SetDisplayName: 'HRESULT (const char16_t *name)',
+  GetDisplayName: 'HRESULT (_Out_ char16_t **name)',
+  SetDescription: 'HRESULT (const char16_t *description)',
+  GetDescription: 'HRESULT (_Out_ char16_t **description)',
+  SetPriority: 'HRESULT (int priority)',
+  GetPriority: 'HRESULT (_Out_ int *priority)',
+  SetNotifyFlags: 'HRESULT (uint32 flags)',
+  GetNotifyFlags: 'HRESULT (_Out_ uint32 *flags)',
+  SetNotifyInterface: 'HRESULT (void *notify)',
+  GetNotifyInterface: 'HRESULT (_Out_ void **notify)',
+  SetMinimumRetryDelay: 'HRESULT (uint32 seconds)',
+  GetMinimumRetryDelay: 'HRESULT (_Out_ uint32 *seconds)',
+  SetNoProgressTimeout: 'HRESULT (uint32 seconds)',
+  GetNoProgressTimeout: 'HRESULT (_Out_ uint32 *seconds)',
+  GetErrorCount: 'HRESULT (_Out_ uint32 *errors)',
+  SetProxySettings: 'HRESULT (int usage, const char16_t *proxyList, const char16_t *proxyBypassList)',
+  GetProxySettings: 'HRESULT (_Out_ int *usage, _Out_ char16_t **proxyList, _Out_ char16_t **proxyBypassList)',
+  TakeOwnership: 'HRESULT ()',
+});
+
+export const IBackgroundCopyError = defineInterface('IBackgroundCopyError', '19C613A0-FCB8-4F28-81AE-897C3D078F81', IUnknown, {
+  GetError: 'HRESULT (_Out_ int *context, _Out_ HRESULT *code)',
+  GetFile: 'HRESULT (_Out_ void **file)',
+  GetErrorDescription: 'HRESULT (uint32 languageId, _Out_ char16_t **description)',
+  GetErrorContextDescription: 'HRESULT (uint32 languageId, _Out_ char16_t **description)',
+  GetProtocol: 'HRESULT (_Out_ char16_t **protocol)',
+});
+
+export const IBackgroundCopyFile = defineInterface('IBackgroundCopyFile', '01B7BD23-FB88-4A77-8490-5891D3E4653A', IUnknown, {
+  GetRemoteName: 'HRESULT (_Out_ char16_t **name)',
+  GetLocalName: 'HRESULT (_Out_ char16_t **name)',
+  GetProgress: 'HRESULT (_Out_ BG_FILE_PROGRESS *progress)',
+});
+
+const enumerator = {
+  Next: 'HRESULT (uint32 count, void **items, _Out_ uint32 *fetched)',
+  Skip: 'HRESULT (uint32 count)',
+  Reset: 'HRESULT ()',
+  Clone: 'HRESULT (_Out_ void **clone)',
+  GetCount: 'HRESULT (_Out_ uint32 *count)',
+} as const;
+
+export const IEnumBackgroundCopyJobs = defineInterface(
+  'IEnumBackgroundCopyJobs',
+  '1AF4F612-3B71-466F-8F58-7B6F73AC57AD',
+  IUnknown,
+  enumerator,
+);
+
+export const IEnumBackgroundCopyFiles = defineInterface(
+  'IEnumBackgroundCopyFiles',
+  'CA51E165-C365-424C-8D41-24AAA4FF3C40',
+  IUnknown,
+  enumerator,
+);
+
+export const IBackgroundCopyCallback = defineInterface(
+  'IBackgroundCopyCallback',
+  '97EA99C7-0186-4AD4-8DF9-C5B4E0ED6B22',
+  IUnknown,
+  {
+    JobTransferred: 'HRESULT (void *job)',
+    JobError: 'HRESULT (void *job, void *error)',
+    JobModification: 'HRESULT (void *job, uint32 reserved)',
+  },
+);
+
+export const IBackgroundCopyCallback2 = defineInterface(
+  'IBackgroundCopyCallback2',
+  '659CDEAC-489E-11D9-A9CD-000D56965251',
+  IBackgroundCopyCallback,
+  {
+    FileTransferred: 'HRESULT (void *job, void *file)',
+  },
+);
+
+export const IDeliveryOptimizationJob = defineInterface(
+  'IDeliveryOptimizationJob',
+  'EE2584CF-A69C-4848-B633-2649962B3EF7',
+  IUnknown,
+  {
+    AddFileWithRanges:
+      'HRESULT (const char16_t *fileId, const char16_t *remoteUrl, const char16_t *localName, uint32 rangeCount, const BG_FILE_RANGE *ranges, uint64 fileSize)',
+  },
+);

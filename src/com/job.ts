@@ -1,0 +1,529 @@
+import koffi from 'koffi';
+import { requireSupport, type Backend } from './backend.js';
+import type { CallbackObject } from './callback-object.js';
+import { ComPtr } from './com-ptr.js';
+import {
+  ERROR_CONTEXTS,
+  JOB_PRIORITIES,
+  JOB_STATES,
+  JOB_TYPES,
+  NotifyFlags,
+  PROXY_USAGES,
+  nameOf,
+  type ErrorContext,
+  type JobPriority,
+  type JobState,
+  type JobType,
+  type ProxyUsage,
+} from './enums.js';
+import { ComError, InvalidArgumentError } from './errors.js';
+import { decodeGuid, type Guid } from './guid.js';
+import {
+  BG_E_ERROR_INFORMATION_UNAVAILABLE,
+  BG_S_PARTIAL_COMPLETE,
+  BG_S_UNABLE_TO_DELETE_FILES,
+  hresultMessage,
+  hresultName,
+  formatHresult,
+  isFailure,
+  toUnsignedHresult,
+} from './hresult.js';
+import type { MethodsOf } from './interface-table.js';
+import { IBackgroundCopyError, IBackgroundCopyFile, IBackgroundCopyJob, IDeliveryOptimizationJob, IEnumBackgroundCopyFiles, IUnknown } from './interfaces.js';
+import {
+  BG_FILE_PROGRESS,
+  BG_JOB_PROGRESS,
+  BG_JOB_TIMES,
+  BG_SIZE_UNKNOWN,
+  fileTimeToDate,
+  pointerSlot,
+  readPointer,
+  toBigInt,
+} from './native-types.js';
+import type { ComRuntime } from './runtime.js';
+import { takeString } from './task-memory.js';
+import {
+  checkByteCount,
+  checkLocalPath,
+  checkNotifyFlags,
+  checkPriority,
+  checkRemoteUrl,
+  checkSeconds,
+  checkString,
+  MAX_DESCRIPTION,
+  MAX_DISPLAY_NAME,
+} from './validate.js';
+
+type JobMethod = MethodsOf<typeof IBackgroundCopyJob>;
+
+/** A file to transfer. */
+export interface FileSpec {
+  /** http(s) or file URL (or UNC path) to download from. */
+  readonly url: string;
+  /** Absolute local file name; the file appears there when the job is completed. */
+  readonly localPath: string;
+  /** Delivery Optimization only: the content id peers share the file under (defaults to the URL). */
+  readonly fileId?: string;
+  /** Delivery Optimization only: the size in bytes, when known in advance. */
+  readonly size?: number;
+}
+
+export interface JobProgress {
+  /** Undefined until the service knows the total (BG_SIZE_UNKNOWN). */
+  readonly bytesTotal: number | undefined;
+  readonly bytesTransferred: number;
+  readonly filesTotal: number;
+  readonly filesTransferred: number;
+}
+
+export interface JobTimes {
+  readonly created: Date | undefined;
+  readonly modified: Date | undefined;
+  readonly transferCompleted: Date | undefined;
+}
+
+export interface JobFileInfo {
+  readonly url: string;
+  readonly localPath: string;
+  readonly bytesTotal: number | undefined;
+  readonly bytesTransferred: number;
+  readonly completed: boolean;
+}
+
+/** What IBackgroundCopyError says about a failed job. */
+export interface JobErrorInfo {
+  readonly context: ErrorContext;
+  /** Unsigned HRESULT, e.g. 0x80190194. */
+  readonly hresult: number;
+  /** Symbolic name, e.g. `BG_E_HTTP_ERROR_404`, when known. */
+  readonly code: string | undefined;
+  readonly description: string;
+  readonly contextDescription: string | undefined;
+  readonly protocol: string | undefined;
+  readonly file: JobFileInfo | undefined;
+}
+
+/** A success HRESULT that carries information (BG_S_*), as returned by Cancel and Complete. */
+export interface JobActionResult {
+  readonly hresult: number;
+  readonly code: string | undefined;
+}
+
+export interface CompleteResult extends JobActionResult {
+  /** BG_S_PARTIAL_COMPLETE: only the files that were transferred are at their local names. */
+  readonly partial: boolean;
+  /** BG_S_UNABLE_TO_DELETE_FILES: some temporary files were left behind. */
+  readonly unableToDeleteFiles: boolean;
+}
+
+export interface ProxySettings {
+  readonly usage: ProxyUsage;
+  readonly proxyList: string | undefined;
+  readonly bypassList: string | undefined;
+}
+
+export interface JobContext {
+  readonly runtime: ComRuntime;
+  readonly backend: Backend;
+}
+
+function optionalSize(value: number | bigint): number | undefined {
+  const big = toBigInt(value);
+  return big === BG_SIZE_UNKNOWN ? undefined : Number(big);
+}
+
+function actionResult(hresult: number): JobActionResult {
+  return { hresult, code: hresultName(hresult) };
+}
+
+/** Reads a file's names and progress. */
+export async function readFileInfo(file: ComPtr<string>, runtime: ComRuntime): Promise<JobFileInfo> {
+  const remote = pointerSlot();
+  const local = pointerSlot();
+  await file.call('GetRemoteName', remote);
+  await file.call('GetLocalName', local);
+  const url = takeString(runtime, remote);
+  const localPath = takeString(runtime, local);
+  const progressBuffer = Buffer.alloc(koffi.sizeof(BG_FILE_PROGRESS));
+  await file.call('GetProgress', progressBuffer);
+  const progress = koffi.decode(progressBuffer, BG_FILE_PROGRESS) as { BytesTotal: number | bigint; BytesTransferred: number | bigint; Completed: number };
+  return {
+    url,
+    localPath,
+    bytesTotal: optionalSize(progress.BytesTotal),
+    bytesTransferred: Number(progress.BytesTransferred),
+    completed: progress.Completed !== 0,
+  };
+}
+
+async function optionalString(error: ComPtr<string>, runtime: ComRuntime, method: string, ...args: unknown[]): Promise<string | undefined> {
+  const slot = pointerSlot();
+  const hr = await error.callRaw(method, ...args, slot);
+  return isFailure(hr) ? undefined : takeString(runtime, slot);
+}
+
+/**
+ * Reads an IBackgroundCopyError (from GetError or a JobError notification). Descriptions are optional
+ * parts: where the service cannot give one (Wine answers 0x800706F4), our own table fills in.
+ */
+export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, languageId = 0): Promise<JobErrorInfo> {
+  const contextBuffer = Buffer.alloc(4);
+  const codeBuffer = Buffer.alloc(4);
+  await error.call('GetError', contextBuffer, codeBuffer);
+  const hresult = toUnsignedHresult(codeBuffer.readInt32LE());
+  const description =
+    (await optionalString(error, runtime, 'GetErrorDescription', languageId))?.trim() ||
+    hresultMessage(hresult) ||
+    `Error ${formatHresult(hresult)}`;
+  const contextDescription = (await optionalString(error, runtime, 'GetErrorContextDescription', languageId))?.trim();
+  const protocol = await optionalString(error, runtime, 'GetProtocol');
+  const fileSlot = pointerSlot();
+  const fileHr = await error.callRaw('GetFile', fileSlot);
+  let file: JobFileInfo | undefined;
+  const filePtr = !isFailure(fileHr) ? ComPtr.fromSlot(fileSlot, IBackgroundCopyFile) : undefined;
+  if (filePtr !== undefined) {
+    try {
+      file = await readFileInfo(filePtr, runtime);
+    } finally {
+      await filePtr.release();
+    }
+  }
+  return {
+    context: nameOf(ERROR_CONTEXTS, contextBuffer.readInt32LE(), 'BG_ERROR_CONTEXT'),
+    hresult,
+    code: hresultName(hresult),
+    description,
+    contextDescription: contextDescription || undefined,
+    protocol: protocol || undefined,
+    file,
+  };
+}
+
+/**
+ * One reference to a BITS (or Delivery Optimization) job. Every method is a call into the service on
+ * a worker thread. `release()` gives the reference back; it never cancels or completes the job.
+ */
+export class BitsJob {
+  readonly #ptr: ComPtr<JobMethod>;
+
+  private constructor(
+    ptr: ComPtr<JobMethod>,
+    readonly id: Guid,
+    private readonly context: JobContext,
+  ) {
+    this.#ptr = ptr;
+  }
+
+  /** Wraps an owned IBackgroundCopyJob pointer; reads the id unless the caller knows it. */
+  static async open(ptr: ComPtr<JobMethod>, context: JobContext, knownId?: Guid): Promise<BitsJob> {
+    if (knownId !== undefined) return new BitsJob(ptr, knownId, context);
+    try {
+      const idBuffer = Buffer.alloc(16);
+      await ptr.call('GetId', idBuffer);
+      return new BitsJob(ptr, decodeGuid(idBuffer), context);
+    } catch (error) {
+      await ptr.release();
+      throw error;
+    }
+  }
+
+  get backend(): Backend {
+    return this.context.backend;
+  }
+
+  get released(): boolean {
+    return this.#ptr.released;
+  }
+
+  /** @internal The raw interface pointer, for the layers that pass it to the service. */
+  get pointer(): ComPtr<JobMethod> {
+    return this.#ptr;
+  }
+
+  /** A second, independent reference to the same job (QueryInterface on a worker thread). */
+  async duplicate(): Promise<BitsJob> {
+    return new BitsJob(await this.#ptr.queryInterface(IBackgroundCopyJob), this.id, this.context);
+  }
+
+  /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
+  async addFiles(files: readonly FileSpec[], field = 'files'): Promise<void> {
+    if (!Array.isArray(files)) throw new InvalidArgumentError(field, 'expected an array of { url, localPath }');
+    const style = this.context.runtime.pathStyle;
+    const checked = files.map((file: FileSpec, index) => {
+      const at = `${field}[${index}]`;
+      if (typeof file !== 'object' || file === null) throw new InvalidArgumentError(at, 'expected { url, localPath }');
+      return {
+        url: checkRemoteUrl(file.url, `${at}.url`, style),
+        localPath: checkLocalPath(file.localPath, `${at}.localPath`, style),
+        fileId: file.fileId === undefined ? undefined : checkString(file.fileId, `${at}.fileId`, { maxLength: 2200 }),
+        size: file.size === undefined ? undefined : checkByteCount(file.size, `${at}.size`),
+      };
+    });
+    if (checked.length === 0) return;
+    this.#ptr.address('AddFile');
+    if (this.backend === 'delivery-optimization') {
+      const doJob = await this.#ptr.queryInterface(IDeliveryOptimizationJob);
+      try {
+        for (const file of checked) {
+          const size = file.size === undefined ? BG_SIZE_UNKNOWN : BigInt(file.size);
+          await doJob.call('AddFileWithRanges', file.fileId ?? file.url, file.url, file.localPath, 0, null, size);
+        }
+      } finally {
+        await doJob.release();
+      }
+      return;
+    }
+    for (const file of checked) {
+      if (file.fileId !== undefined || file.size !== undefined) {
+        throw new InvalidArgumentError(`${field}`, 'fileId and size are Delivery Optimization options; BITS takes url and localPath');
+      }
+    }
+    if (checked.length === 1 && checked[0] !== undefined) {
+      await this.#ptr.call('AddFile', checked[0].url, checked[0].localPath);
+    } else {
+      await this.#ptr.call(
+        'AddFileSet',
+        checked.length,
+        checked.map((file) => ({ RemoteName: file.url, LocalName: file.localPath })),
+      );
+    }
+  }
+
+  addFile(file: FileSpec): Promise<void> {
+    return this.addFiles([file], 'file');
+  }
+
+  /** Starts or restarts the transfer; from ERROR or TRANSIENT_ERROR it retries at once. */
+  async resume(): Promise<void> {
+    await this.#ptr.call('Resume');
+  }
+
+  async suspend(): Promise<void> {
+    await this.#ptr.call('Suspend');
+  }
+
+  /** Cancels the job and deletes its temporary files (BG_S_UNABLE_TO_DELETE_FILES is a result, not an error). */
+  async cancel(): Promise<JobActionResult> {
+    return actionResult(await this.#ptr.call('Cancel'));
+  }
+
+  /** Makes the transferred files appear at their local names and ends the job. */
+  async complete(): Promise<CompleteResult> {
+    const hresult = await this.#ptr.call('Complete');
+    return {
+      ...actionResult(hresult),
+      partial: hresult === BG_S_PARTIAL_COMPLETE,
+      unableToDeleteFiles: hresult === BG_S_UNABLE_TO_DELETE_FILES,
+    };
+  }
+
+  async getState(): Promise<JobState> {
+    return nameOf(JOB_STATES, await this.#int('GetState'), 'BG_JOB_STATE');
+  }
+
+  async getType(): Promise<JobType> {
+    return nameOf(JOB_TYPES, await this.#int('GetType'), 'BG_JOB_TYPE');
+  }
+
+  async getProgress(): Promise<JobProgress> {
+    const buffer = Buffer.alloc(koffi.sizeof(BG_JOB_PROGRESS));
+    await this.#ptr.call('GetProgress', buffer);
+    const raw = koffi.decode(buffer, BG_JOB_PROGRESS) as {
+      BytesTotal: number | bigint;
+      BytesTransferred: number | bigint;
+      FilesTotal: number;
+      FilesTransferred: number;
+    };
+    return {
+      bytesTotal: optionalSize(raw.BytesTotal),
+      bytesTransferred: Number(raw.BytesTransferred),
+      filesTotal: raw.FilesTotal,
+      filesTransferred: raw.FilesTransferred,
+    };
+  }
+
+  async getTimes(): Promise<JobTimes> {
+    const buffer = Buffer.alloc(koffi.sizeof(BG_JOB_TIMES));
+    await this.#ptr.call('GetTimes', buffer);
+    type FileTime = { dwLowDateTime: number; dwHighDateTime: number };
+    const raw = koffi.decode(buffer, BG_JOB_TIMES) as Record<'CreationTime' | 'ModificationTime' | 'TransferCompletionTime', FileTime>;
+    const date = (t: FileTime) => fileTimeToDate(t.dwLowDateTime, t.dwHighDateTime);
+    return { created: date(raw.CreationTime), modified: date(raw.ModificationTime), transferCompleted: date(raw.TransferCompletionTime) };
+  }
+
+  /** The job's error, or undefined when it has none (BG_E_ERROR_INFORMATION_UNAVAILABLE). */
+  async getError(languageId = 0): Promise<JobErrorInfo | undefined> {
+    const slot = pointerSlot();
+    const hr = await this.#ptr.callRaw('GetError', slot);
+    if (hr === BG_E_ERROR_INFORMATION_UNAVAILABLE) return undefined;
+    if (isFailure(hr)) throw new ComError(hr, IBackgroundCopyJob.name, 'GetError');
+    const error = ComPtr.fromSlot(slot, IBackgroundCopyError);
+    if (error === undefined) return undefined;
+    try {
+      return await readJobError(error, this.context.runtime, languageId);
+    } finally {
+      await error.release();
+    }
+  }
+
+  /** Every file of the job with its progress (EnumFiles). */
+  async getFiles(): Promise<JobFileInfo[]> {
+    const slot = pointerSlot();
+    await this.#ptr.call('EnumFiles', slot);
+    const enumerator = ComPtr.fromSlot(slot, IEnumBackgroundCopyFiles);
+    if (enumerator === undefined) return [];
+    const files: JobFileInfo[] = [];
+    try {
+      for (;;) {
+        const item = pointerSlot();
+        const fetched = Buffer.alloc(4);
+        await enumerator.call('Next', 1, item, fetched);
+        if (fetched.readUInt32LE() === 0) break;
+        const file = ComPtr.adopt(readPointer(item), IBackgroundCopyFile);
+        try {
+          files.push(await readFileInfo(file, this.context.runtime));
+        } finally {
+          await file.release();
+        }
+      }
+    } finally {
+      await enumerator.release();
+    }
+    return files;
+  }
+
+  getOwner(): Promise<string> {
+    return this.#string('GetOwner');
+  }
+
+  getDisplayName(): Promise<string> {
+    return this.#string('GetDisplayName');
+  }
+
+  async setDisplayName(name: string): Promise<void> {
+    await this.#ptr.call('SetDisplayName', checkString(name, 'displayName', { maxLength: MAX_DISPLAY_NAME }));
+  }
+
+  getDescription(): Promise<string> {
+    return this.#string('GetDescription');
+  }
+
+  async setDescription(description: string): Promise<void> {
+    await this.#ptr.call('SetDescription', checkString(description, 'description', { maxLength: MAX_DESCRIPTION, allowEmpty: true }));
+  }
+
+  async getPriority(): Promise<JobPriority> {
+    return nameOf(JOB_PRIORITIES, await this.#int('GetPriority'), 'BG_JOB_PRIORITY');
+  }
+
+  async setPriority(priority: JobPriority): Promise<void> {
+    await this.#ptr.call('SetPriority', checkPriority(priority, 'priority'));
+  }
+
+  /** BG_NOTIFY_* bits; see {@link NotifyFlags}. */
+  getNotifyFlags(): Promise<number> {
+    return this.#uint('GetNotifyFlags');
+  }
+
+  async setNotifyFlags(flags: number): Promise<void> {
+    const checked = checkNotifyFlags(flags, 'notifyFlags');
+    if ((checked & NotifyFlags.Disable) !== 0) requireSupport(this.backend, 'BG_NOTIFY_DISABLE');
+    await this.#ptr.call('SetNotifyFlags', checked);
+  }
+
+  /** Registers a callback object, or clears the registration with null. */
+  async setNotifyInterface(callback: CallbackObject | null): Promise<void> {
+    await this.#ptr.call('SetNotifyInterface', callback === null ? null : callback.address);
+  }
+
+  /** Whether some callback (ours or another process's: last writer wins) is registered. */
+  async hasNotifyInterface(): Promise<boolean> {
+    const slot = pointerSlot();
+    await this.#ptr.call('GetNotifyInterface', slot);
+    const registered = ComPtr.fromSlot(slot, IUnknown);
+    await registered?.release();
+    return registered !== undefined;
+  }
+
+  async getMinimumRetryDelay(): Promise<number> {
+    requireSupport(this.backend, 'GetMinimumRetryDelay');
+    return this.#uint('GetMinimumRetryDelay');
+  }
+
+  /** Seconds BITS waits in TRANSIENT_ERROR before retrying by itself. */
+  async setMinimumRetryDelay(seconds: number): Promise<void> {
+    const checked = checkSeconds(seconds, 'minimumRetryDelay');
+    requireSupport(this.backend, 'SetMinimumRetryDelay');
+    await this.#ptr.call('SetMinimumRetryDelay', checked);
+  }
+
+  getNoProgressTimeout(): Promise<number> {
+    return this.#uint('GetNoProgressTimeout');
+  }
+
+  /** Seconds without progress after which a transient error becomes fatal; 0 makes every error fatal. */
+  async setNoProgressTimeout(seconds: number): Promise<void> {
+    await this.#ptr.call('SetNoProgressTimeout', checkSeconds(seconds, 'noProgressTimeout'));
+  }
+
+  getErrorCount(): Promise<number> {
+    return this.#uint('GetErrorCount');
+  }
+
+  async getProxySettings(): Promise<ProxySettings> {
+    const usage = Buffer.alloc(4);
+    const list = pointerSlot();
+    const bypass = pointerSlot();
+    await this.#ptr.call('GetProxySettings', usage, list, bypass);
+    const proxyList = takeString(this.context.runtime, list);
+    const bypassList = takeString(this.context.runtime, bypass);
+    return {
+      usage: nameOf(PROXY_USAGES, usage.readInt32LE(), 'BG_JOB_PROXY_USAGE'),
+      proxyList: proxyList || undefined,
+      bypassList: bypassList || undefined,
+    };
+  }
+
+  async setProxySettings(settings: { usage: ProxyUsage; proxyList?: string; bypassList?: string }): Promise<void> {
+    const usage = PROXY_USAGES.indexOf(settings.usage);
+    if (usage < 0) throw new InvalidArgumentError('proxy.usage', `unknown proxy usage '${String(settings.usage)}'`);
+    const list = settings.proxyList === undefined ? null : checkString(settings.proxyList, 'proxy.proxyList', { maxLength: 4000 });
+    const bypass = settings.bypassList === undefined ? null : checkString(settings.bypassList, 'proxy.bypassList', { maxLength: 4000 });
+    if (settings.usage === 'override' && list === null) {
+      throw new InvalidArgumentError('proxy.proxyList', "is required when usage is 'override'");
+    }
+    await this.#ptr.call('SetProxySettings', usage, list, bypass);
+  }
+
+  /** Makes the current user the owner (needs administrator rights for another user's job). */
+  async takeOwnership(): Promise<void> {
+    await this.#ptr.call('TakeOwnership');
+  }
+
+  /** Gives this reference back. The job itself carries on in the service. */
+  release(): Promise<void> {
+    return this.#ptr.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  async #int(method: JobMethod): Promise<number> {
+    const buffer = Buffer.alloc(4);
+    await this.#ptr.call(method, buffer);
+    return buffer.readInt32LE();
+  }
+
+  async #uint(method: JobMethod): Promise<number> {
+    const buffer = Buffer.alloc(4);
+    await this.#ptr.call(method, buffer);
+    return buffer.readUInt32LE();
+  }
+
+  async #string(method: JobMethod): Promise<string> {
+    const slot = pointerSlot();
+    await this.#ptr.call(method, slot);
+    return takeString(this.context.runtime, slot);
+  }
+}

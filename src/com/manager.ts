@@ -1,0 +1,182 @@
+import { BACKENDS, CLSID_OF, requireSupport, type Backend } from './backend.js';
+import { ComPtr } from './com-ptr.js';
+import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
+import { InvalidArgumentError } from './errors.js';
+import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
+import { formatHresult, hresultMessage, isFailure } from './hresult.js';
+import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
+import { BitsJob, type FileSpec, type JobContext } from './job.js';
+import { pointerSlot, readPointer } from './native-types.js';
+import { defaultRuntime, type ComRuntime } from './runtime.js';
+import { takeString } from './task-memory.js';
+import {
+  checkHresult,
+  checkJobType,
+  checkLanguageId,
+  checkPriority,
+  checkSeconds,
+  checkString,
+  MAX_DESCRIPTION,
+  MAX_DISPLAY_NAME,
+} from './validate.js';
+
+export interface ConnectOptions {
+  /** Which service to talk to; `bits` by default. */
+  readonly backend?: Backend;
+  /** The COM runtime; ole32 on Windows by default. Tests inject the loopback service. */
+  readonly runtime?: ComRuntime;
+}
+
+export interface CreateJobOptions {
+  /** Shown by BITS tools; also how an app finds its jobs again after a restart (`jobs({ displayNamePrefix })`). */
+  readonly displayName: string;
+  readonly type?: JobType;
+  readonly description?: string;
+  readonly priority?: JobPriority;
+  readonly files?: readonly FileSpec[];
+  /** Seconds in TRANSIENT_ERROR before BITS retries by itself (BITS only). */
+  readonly minimumRetryDelay?: number;
+  /** Seconds without progress before a transient error becomes fatal. */
+  readonly noProgressTimeout?: number;
+}
+
+export interface JobFilter {
+  /** Only jobs whose display name starts with this. */
+  readonly displayNamePrefix?: string;
+  /** Only these job ids. */
+  readonly ids?: readonly string[];
+  /** Every user's jobs (needs administrator rights). */
+  readonly allUsers?: boolean;
+}
+
+/** A connection to the BITS or Delivery Optimization job manager. */
+export class BitsManager {
+  readonly #ptr: ComPtr<string>;
+  readonly #context: JobContext;
+
+  /** @internal Use {@link connect}. */
+  constructor(ptr: ComPtr<string>, context: JobContext) {
+    this.#ptr = ptr;
+    this.#context = context;
+  }
+
+  get backend(): Backend {
+    return this.#context.backend;
+  }
+
+  get runtime(): ComRuntime {
+    return this.#context.runtime;
+  }
+
+  /**
+   * Creates a job (SUSPENDED: call `resume()` to start it) and applies every option. Everything is
+   * validated before the service is asked; if applying an option fails, the new job is cancelled
+   * rather than left behind half-made.
+   */
+  async createJob(options: CreateJobOptions): Promise<BitsJob> {
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected { displayName, ... }');
+    const displayName = checkString(options.displayName, 'displayName', { maxLength: MAX_DISPLAY_NAME });
+    const type = checkJobType(options.type ?? 'download', 'type');
+    if (type !== 0) requireSupport(this.backend, 'upload jobs');
+    const description =
+      options.description === undefined ? undefined : checkString(options.description, 'description', { maxLength: MAX_DESCRIPTION, allowEmpty: true });
+    const priority = options.priority === undefined ? undefined : (checkPriority(options.priority, 'priority'), options.priority);
+    const minimumRetryDelay = options.minimumRetryDelay === undefined ? undefined : checkSeconds(options.minimumRetryDelay, 'minimumRetryDelay');
+    if (minimumRetryDelay !== undefined) requireSupport(this.backend, 'SetMinimumRetryDelay');
+    const noProgressTimeout = options.noProgressTimeout === undefined ? undefined : checkSeconds(options.noProgressTimeout, 'noProgressTimeout');
+    if (options.files !== undefined && !Array.isArray(options.files)) throw new InvalidArgumentError('files', 'expected an array of { url, localPath }');
+
+    const idBuffer = Buffer.alloc(16);
+    const slot = pointerSlot();
+    await this.#ptr.call('CreateJob', displayName, type, idBuffer, slot);
+    const job = await BitsJob.open(ComPtr.adopt(readPointer(slot), IBackgroundCopyJob), this.#context, decodeGuid(idBuffer));
+    try {
+      if (description !== undefined) await job.setDescription(description);
+      if (priority !== undefined) await job.setPriority(priority);
+      if (minimumRetryDelay !== undefined) await job.setMinimumRetryDelay(minimumRetryDelay);
+      if (noProgressTimeout !== undefined) await job.setNoProgressTimeout(noProgressTimeout);
+      if (options.files !== undefined) await job.addFiles(options.files);
+      return job;
+    } catch (error) {
+      await job.cancel().catch(() => undefined);
+      await job.release();
+      throw error;
+    }
+  }
+
+  /** Opens an existing job by id; BG_E_NOT_FOUND when there is none. */
+  async getJob(id: string): Promise<BitsJob> {
+    const guid = parseGuid(id, 'id');
+    const slot = pointerSlot();
+    await this.#ptr.call('GetJob', encodeGuid(guid), slot);
+    return BitsJob.open(ComPtr.adopt(readPointer(slot), IBackgroundCopyJob), this.#context, guid);
+  }
+
+  /**
+   * The current user's jobs (EnumJobs), optionally filtered: how an app finds the jobs it left behind
+   * in an earlier run. Jobs that do not match are released at once; stopping the loop early releases
+   * the enumerator.
+   */
+  async *jobs(filter: JobFilter = {}): AsyncGenerator<BitsJob, void, undefined> {
+    const ids = filter.ids === undefined ? undefined : new Set<Guid>(filter.ids.map((id, i) => parseGuid(id, `ids[${i}]`)));
+    const prefix =
+      filter.displayNamePrefix === undefined
+        ? undefined
+        : checkString(filter.displayNamePrefix, 'displayNamePrefix', { maxLength: MAX_DISPLAY_NAME, allowEmpty: true });
+    requireSupport(this.backend, 'EnumJobs');
+    const slot = pointerSlot();
+    await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
+    const enumerator = ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs);
+    if (enumerator === undefined) return;
+    try {
+      for (;;) {
+        const item = pointerSlot();
+        const fetched = Buffer.alloc(4);
+        await enumerator.call('Next', 1, item, fetched);
+        if (fetched.readUInt32LE() === 0) return;
+        const job = await BitsJob.open(ComPtr.adopt(readPointer(item), IBackgroundCopyJob), this.#context);
+        let keep = ids === undefined || ids.has(job.id);
+        if (keep && prefix !== undefined) keep = (await job.getDisplayName()).startsWith(prefix);
+        if (keep) yield job;
+        else await job.release();
+      }
+    } finally {
+      await enumerator.release();
+    }
+  }
+
+  /**
+   * A readable description of an HRESULT: the service's own (GetErrorDescription) where it has one,
+   * otherwise ours.
+   */
+  async describe(hresult: number, languageId = 0): Promise<string> {
+    const code = checkHresult(hresult, 'hresult');
+    const language = checkLanguageId(languageId, 'languageId');
+    const fallback = hresultMessage(code) ?? `Unknown error ${formatHresult(code)}`;
+    if (this.backend !== 'bits') return fallback;
+    const slot = pointerSlot();
+    const hr = await this.#ptr.callRaw('GetErrorDescription', code | 0, language, slot);
+    if (isFailure(hr)) return fallback;
+    return takeString(this.#context.runtime, slot).trim() || fallback;
+  }
+
+  release(): Promise<void> {
+    return this.#ptr.release();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}
+
+/** Connects to the job manager of a backend (BITS by default). */
+export async function connect(options: ConnectOptions = {}): Promise<BitsManager> {
+  const backend = options.backend ?? 'bits';
+  if (!BACKENDS.includes(backend)) {
+    throw new InvalidArgumentError('backend', `unknown backend '${String(backend)}'; expected ${BACKENDS.join(' or ')}`);
+  }
+  const runtime = options.runtime ?? defaultRuntime();
+  await runtime.initialize();
+  const address = await runtime.createInstance(CLSID_OF[backend], IBackgroundCopyManager.iid);
+  return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend });
+}

@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { ALL_NOTIFY_FLAGS, JOB_PRIORITIES, JOB_TYPES, type JobPriority, type JobType } from './enums.js';
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * Input checks that run before any COM call, so that a mistake is reported with the field that
+ * holds it instead of as an HRESULT from deep inside the service.
+ */
+
+/** SetDisplayName's documented limit (Microsoft's IBackgroundCopyJob::SetDisplayName page). */
+export const MAX_DISPLAY_NAME = 256;
+/** SetDescription's documented limit. */
+export const MAX_DESCRIPTION = 1024;
+/** MAX_PATH: BITS rejects longer local names. */
+export const MAX_LOCAL_PATH = 260;
+/** The longest remote name BITS accepts (IBackgroundCopyJob::AddFile). */
+export const MAX_REMOTE_NAME = 2200;
+
+const UINT32_MAX = 0xffffffff;
+
+export function checkString(value: unknown, field: string, options: { maxLength: number; allowEmpty?: boolean }): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a string, got ${describe(value)}`);
+  if (value.length === 0 && options.allowEmpty !== true) throw new InvalidArgumentError(field, 'must not be empty');
+  if (value.length > options.maxLength) {
+    throw new InvalidArgumentError(field, `is ${value.length} characters long; the service allows at most ${options.maxLength}`);
+  }
+  if (value.includes('\0')) throw new InvalidArgumentError(field, 'contains a NUL character');
+  return value;
+}
+
+function isWindowsAbsolute(p: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(p) || /^[\\/]{2}[^\\/]+[\\/][^\\/]+/.test(p);
+}
+
+/** A local file name: absolute in the runtime's path style, not a directory, within MAX_PATH. */
+export function checkLocalPath(value: unknown, field: string, style: 'win32' | 'posix'): string {
+  const p = checkString(value, field, { maxLength: MAX_LOCAL_PATH });
+  const absolute = style === 'win32' ? isWindowsAbsolute(p) : path.posix.isAbsolute(p);
+  if (!absolute) {
+    throw new InvalidArgumentError(
+      field,
+      `'${p}' is not an absolute path${style === 'win32' ? ' (expected C:\\... or \\\\server\\share\\...)' : ''}; BITS needs the full local name`,
+    );
+  }
+  if (/[\\/]$/.test(p)) throw new InvalidArgumentError(field, `'${p}' names a directory; give the file name`);
+  if (style === 'win32' && /[*?"<>|]/.test(p.slice(2))) {
+    throw new InvalidArgumentError(field, `'${p}' contains a character Windows does not allow in file names`);
+  }
+  return p;
+}
+
+const REMOTE_SCHEMES = new Set(['http:', 'https:', 'file:']);
+
+/** A remote name: an http(s) or file URL, or (as BITS also accepts) a UNC or drive path. */
+export function checkRemoteUrl(value: unknown, field: string, style: 'win32' | 'posix'): string {
+  const text = checkString(value, field, { maxLength: MAX_REMOTE_NAME });
+  if (style === 'win32' ? isWindowsAbsolute(text) : path.posix.isAbsolute(text)) return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError(field, `'${text}' is neither a URL nor an absolute path`);
+  }
+  if (!REMOTE_SCHEMES.has(url.protocol)) {
+    throw new InvalidArgumentError(field, `scheme '${url.protocol.slice(0, -1)}' is not supported; use http, https or file`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError(field, 'credentials in the URL would be stored in the job in clear text; remove them');
+  }
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
+    throw new InvalidArgumentError(field, `'${text}' has no host`);
+  }
+  return text;
+}
+
+/** A duration in whole seconds, as the DWORD the service takes. */
+export function checkSeconds(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new InvalidArgumentError(field, `expected a whole number of seconds, got ${describe(value)}`);
+  }
+  if (value < 0 || value > UINT32_MAX) throw new InvalidArgumentError(field, `${value} is outside 0..${UINT32_MAX} seconds`);
+  return value;
+}
+
+export function checkPriority(value: unknown, field: string): number {
+  const index = JOB_PRIORITIES.indexOf(value as JobPriority);
+  if (index < 0) throw new InvalidArgumentError(field, `unknown priority ${describe(value)}; expected one of ${JOB_PRIORITIES.join(', ')}`);
+  return index;
+}
+
+export function checkJobType(value: unknown, field: string): number {
+  const index = JOB_TYPES.indexOf(value as JobType);
+  if (index < 0) throw new InvalidArgumentError(field, `unknown job type ${describe(value)}; expected one of ${JOB_TYPES.join(', ')}`);
+  return index;
+}
+
+export function checkNotifyFlags(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (value & ~ALL_NOTIFY_FLAGS) !== 0) {
+    throw new InvalidArgumentError(field, `${describe(value)} is not a combination of BG_NOTIFY_* flags (0x01..0x20)`);
+  }
+  return value;
+}
+
+/** An HRESULT given by the caller, signed or unsigned. */
+export function checkHresult(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x80000000 || value > UINT32_MAX) {
+    throw new InvalidArgumentError(field, `${describe(value)} is not a 32-bit HRESULT`);
+  }
+  return value >>> 0;
+}
+
+export function checkLanguageId(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new InvalidArgumentError(field, `${describe(value)} is not a LANGID (0..0xFFFF)`);
+  }
+  return value;
+}
+
+/** A byte count (file sizes, range offsets) that fits the service's UINT64 and JavaScript's safe integers. */
+export function checkByteCount(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(field, `expected a non-negative whole number of bytes, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === null) return 'null';
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : typeof value;
+}

@@ -1,0 +1,42 @@
+/**
+ * rx-bits: Windows background transfers (BITS, Delivery Optimization) as RxJS Observables.
+ */
+export { connect, BitsManager, type ConnectOptions, type CreateJobOptions, type JobFilter } from './com/manager.js';
+export {
+  BitsJob,
+  type CompleteResult,
+  type FileSpec,
+  type JobActionResult,
+  type JobErrorInfo,
+  type JobFileInfo,
+  type JobProgress,
+  type JobTimes,
+  type ProxySettings,
+} from './com/job.js';
+export { BACKENDS, type Backend } from './com/backend.js';
+export { CallbackObject, liveCallbackObjects, type Notification, type NotificationKind } from './com/callback-object.js';
+export { referenceStats, type ReferenceStats } from './com/com-ptr.js';
+export {
+  ERROR_CONTEXTS,
+  JOB_PRIORITIES,
+  JOB_STATES,
+  JOB_TYPES,
+  NotifyFlags,
+  type ErrorContext,
+  type JobPriority,
+  type JobState,
+  type JobType,
+  type ProxyUsage,
+} from './com/enums.js';
+export {
+  ComError,
+  GuidFormatError,
+  InvalidArgumentError,
+  NotSupportedByBackendError,
+  ReleasedError,
+  RxBitsError,
+  UnsupportedPlatformError,
+} from './com/errors.js';
+export { parseGuid, formatGuid, encodeGuid, decodeGuid, type Guid } from './com/guid.js';
+export { formatHresult, hresultByName, hresultMessage, hresultName, httpStatusOf, labelHresult } from './com/hresult.js';
+export { defaultRuntime, win32Runtime, type ComRuntime } from './com/runtime.js';
