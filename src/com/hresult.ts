@@ -29,6 +29,7 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x8007000e, { name: 'E_OUTOFMEMORY', message: 'Not enough memory resources are available.' }],
   [0x80070057, { name: 'E_INVALIDARG', message: 'The parameter is incorrect.' }],
   [0x80070070, { name: 'ERROR_DISK_FULL', message: 'There is not enough space on the disk.' }],
+  [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
   [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
   [0x80200001, { name: 'BG_E_NOT_FOUND', message: 'The requested job was not found.' }],
   [0x80200002, { name: 'BG_E_INVALID_STATE', message: 'The requested action is not allowed in the current job state.' }],
@@ -124,6 +125,8 @@ export const E_INVALIDARG = 0x80070057;
 export const RPC_E_CHANGED_MODE = 0x80010106;
 export const REGDB_E_CLASSNOTREG = 0x80040154;
 export const ERROR_FILE_NOT_FOUND = 0x80070002;
+export const ERROR_PATH_NOT_FOUND = 0x80070003;
+export const WININET_E_CANNOT_CONNECT = 0x80072efd;
 export const BG_S_PARTIAL_COMPLETE = 0x00200017;
 export const BG_S_UNABLE_TO_DELETE_FILES = 0x0020001a;
 export const BG_E_NOT_FOUND = 0x80200001;

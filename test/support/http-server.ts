@@ -1,0 +1,85 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A small HTTP server on 127.0.0.1 for the transfers in tests:
+ *   /files/<name>?size=N           N deterministic bytes (see {@link content})
+ *   /status/<code>                 answers that status
+ *   /slow/<name>?size=N&chunk=K&delay=MS   N bytes, K at a time, MS apart
+ *   /flaky/<key>?fail=N&status=S&size=M    fails N times with S, then serves M bytes
+ */
+export interface TestServer {
+  readonly origin: string;
+  url(path: string): string;
+  /** Requests seen, by path without the query. */
+  requests(path: string): number;
+  close(): Promise<void>;
+}
+
+/** The bytes /files and /slow serve: a fixed pattern, so a test can hash what it expects. */
+export function content(size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
+  return bytes;
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const counts = new Map<string, number>();
+  const flaky = new Map<string, number>();
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
+    const [, route, name = ''] = url.pathname.split('/');
+    const size = Number(url.searchParams.get('size') ?? 65536);
+    if (route === 'files') {
+      res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
+      res.end(content(size));
+    } else if (route === 'status') {
+      res.writeHead(Number(name));
+      res.end();
+    } else if (route === 'slow') {
+      const chunk = Number(url.searchParams.get('chunk') ?? 1024);
+      const delay = Number(url.searchParams.get('delay') ?? 20);
+      const body = content(size);
+      res.writeHead(200, { 'content-length': size });
+      let offset = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed) return clearInterval(timer);
+        res.write(body.subarray(offset, offset + chunk));
+        offset += chunk;
+        if (offset >= size) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, delay);
+      res.on('close', () => clearInterval(timer));
+    } else if (route === 'flaky') {
+      const seen = flaky.get(name) ?? 0;
+      flaky.set(name, seen + 1);
+      if (seen < Number(url.searchParams.get('fail') ?? 1)) {
+        res.writeHead(Number(url.searchParams.get('status') ?? 503));
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-length': size });
+        res.end(content(size));
+      }
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  };
+  const server: Server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    url: (path) => `${origin}${path}`,
+    requests: (path) => counts.get(path) ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
