@@ -52,6 +52,7 @@ function retain<M extends string>(address: Pointer | null, iface: Parameters<typ
 
 export class CallbackObject {
   #sink: NotificationSink | undefined;
+  #disposed = false;
   readonly #object: ComObject;
 
   constructor(sink: NotificationSink, options: CallbackObjectOptions = {}) {
@@ -101,6 +102,8 @@ export class CallbackObject {
   /** Detaches and drops our reference; the native block lives until the service drops its own. */
   dispose(): void {
     this.detach();
+    if (this.#disposed) return;
+    this.#disposed = true;
     this.#object.release();
   }
 }

@@ -165,10 +165,8 @@ export class ComClass<M extends string> {
   }
 }
 
-/** Our side's handle on one instance: its address for passing to a service, and our reference. */
+/** Our side's handle on one instance: its address for passing to a service, and reference counting. */
 export class ComObject {
-  #owned = true;
-
   constructor(
     readonly address: Pointer,
     private readonly cls: ComClass<string>,
@@ -179,15 +177,13 @@ export class ComObject {
     return this.cls.refCountOf(this.id);
   }
 
-  /** Takes an extra reference on our side (e.g. before handing the pointer out through an out-parameter). */
+  /** Takes one more reference on our side (e.g. before handing the pointer out through an out-parameter). */
   addRef(): void {
     this.cls.adjust(this.id, 1);
   }
 
-  /** Drops the creator's reference (once); the block is freed when the service has dropped its own. */
+  /** Drops one reference; the block is freed when the last one goes. */
   release(): void {
-    if (!this.#owned) return;
-    this.#owned = false;
     this.cls.adjust(this.id, -1);
   }
 }

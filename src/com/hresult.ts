@@ -75,7 +75,7 @@ export function isFailure(hr: number): boolean {
 export function httpStatusOf(hr: number): number | undefined {
   const code = toUnsignedHresult(hr);
   const status = code & 0xffff;
-  return (code & 0xffff0000) === HTTP_FACILITY_BASE >>> 0 && status >= 100 && status <= 599 ? status : undefined;
+  return (code & 0xffff0000) >>> 0 === HTTP_FACILITY_BASE && status >= 100 && status <= 599 ? status : undefined;
 }
 
 /** The HRESULT BITS uses for an HTTP failure with this status, e.g. 404 -> 0x80190194. */

@@ -53,13 +53,18 @@ export interface JobEvents {
   removed(job: JobModel): void;
 }
 
+export interface Faults {
+  /** Transfer attempts still to fail with BG_E_NETWORK_DISCONNECTED (decremented per attempt). */
+  disconnects: number;
+  /** Cancel answers BG_S_UNABLE_TO_DELETE_FILES (Wine does so for errored jobs). */
+  unableToDeleteFiles: boolean;
+}
+
 export interface JobModelOptions {
   /** Milliseconds per BITS second, for MinimumRetryDelay and NoProgressTimeout (1 makes 600 s last 600 ms). */
   readonly secondMs: number;
-  /** Cancel answers BG_S_UNABLE_TO_DELETE_FILES. */
-  readonly unableToDeleteFiles: boolean;
-  /** Transfer attempts still to fail with BG_E_NETWORK_DISCONNECTED (shared, decremented per attempt). */
-  readonly faults: { disconnects: number };
+  /** Faults the test injects while the service runs. */
+  readonly faults: Faults;
 }
 
 const FINAL: readonly number[] = [State.ACKNOWLEDGED, State.CANCELLED];
@@ -149,7 +154,7 @@ export class JobModel {
   cancel(): number {
     if (this.final) return BG_E_INVALID_STATE;
     this.#finish(State.CANCELLED, []);
-    return this.options.unableToDeleteFiles ? BG_S_UNABLE_TO_DELETE_FILES : S_OK;
+    return this.options.faults.unableToDeleteFiles ? BG_S_UNABLE_TO_DELETE_FILES : S_OK;
   }
 
   /** Moves every transferred file to its local name (before answering), drops the others. */

@@ -49,7 +49,7 @@ import {
   type Pointer,
 } from '../../src/com/native-types.js';
 import type { ComRuntime } from '../../src/com/runtime.js';
-import { JobModel, State, type ErrorModel, type FileModel, type JobEvents } from './job-model.js';
+import { JobModel, State, type ErrorModel, type Faults, type FileModel, type JobEvents } from './job-model.js';
 import { Notifier, type NotifierOptions, type NotifyTarget } from './notifier.js';
 import { TaskMemory } from './task-memory.js';
 
@@ -64,15 +64,12 @@ import { TaskMemory } from './task-memory.js';
 export interface LoopbackOptions extends NotifierOptions {
   /** Milliseconds per BITS second for MinimumRetryDelay/NoProgressTimeout. */
   readonly secondMs: number;
-  /** Cancel answers BG_S_UNABLE_TO_DELETE_FILES (Wine does so for errored jobs). */
-  readonly unableToDeleteFiles: boolean;
   /** IBackgroundCopyError::GetErrorDescription fails (as on Wine, with 0x800706F4). */
   readonly errorDescriptionFails: boolean;
 }
 
 const DEFAULTS: LoopbackOptions = {
   secondMs: 1,
-  unableToDeleteFiles: false,
   errorDescriptionFails: false,
   maxConcurrent: 4,
   retryMs: 10,
@@ -128,8 +125,8 @@ export class LoopbackService {
   readonly options: LoopbackOptions;
   readonly taskMemory = new TaskMemory();
   readonly notifier: Notifier;
-  /** Transfer attempts still to fail with BG_E_NETWORK_DISCONNECTED. */
-  readonly faults = { disconnects: 0 };
+  /** Faults a test can switch on at any time. */
+  readonly faults: Faults = { disconnects: 0, unableToDeleteFiles: false };
   readonly #calls = new Map<string, number>();
   readonly #jobs = new Map<Guid, JobEntry>();
   /** Every job ever created, including those that left the queue, for settling and inspection. */
@@ -309,7 +306,6 @@ export class LoopbackService {
     };
     const model = new JobModel(parseGuid(randomUUID()), displayName, type, events, {
       secondMs: this.options.secondMs,
-      unableToDeleteFiles: this.options.unableToDeleteFiles,
       faults: this.faults,
     });
     const entry: JobEntry = { model, flavor, target: undefined, object: this.#createJobObject(model, flavor, () => entry) };

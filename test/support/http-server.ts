@@ -83,3 +83,12 @@ export async function startTestServer(): Promise<TestServer> {
       }),
   };
 }
+
+/** A loopback port nothing listens on (bound, then closed), for refused connections. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -1,0 +1,90 @@
+import { describe, expect, test } from 'vitest';
+import * as interfaces from '../src/com/interfaces.js';
+import type { ComInterface } from '../src/com/interface-table.js';
+
+/**
+ * The slot lists of ../shared/reference/bits-com.md ("Vtable slots"), transcribed: every interface
+ * table must put each method at the reference's slot, with IUnknown's three first.
+ */
+const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> = {
+  IBackgroundCopyManager: {
+    iid: '5CE34C0D-0DC9-4C1F-897C-DAA1B78CEE7C',
+    slots: { 3: 'CreateJob', 4: 'GetJob', 5: 'EnumJobs', 6: 'GetErrorDescription' },
+  },
+  IBackgroundCopyJob: {
+    iid: '37668D37-507E-4160-9316-26306D150B12',
+    slots: {
+      3: 'AddFileSet', 4: 'AddFile', 5: 'EnumFiles', 6: 'Suspend', 7: 'Resume', 8: 'Cancel', 9: 'Complete', 10: 'GetId',
+      11: 'GetType', 12: 'GetProgress', 13: 'GetTimes', 14: 'GetState', 15: 'GetError', 16: 'GetOwner', 17: 'SetDisplayName',
+      18: 'GetDisplayName', 19: 'SetDescription', 20: 'GetDescription', 21: 'SetPriority', 22: 'GetPriority',
+      23: 'SetNotifyFlags', 24: 'GetNotifyFlags', 25: 'SetNotifyInterface', 26: 'GetNotifyInterface',
+      27: 'SetMinimumRetryDelay', 28: 'GetMinimumRetryDelay', 29: 'SetNoProgressTimeout', 30: 'GetNoProgressTimeout',
+      31: 'GetErrorCount', 32: 'SetProxySettings', 33: 'GetProxySettings', 34: 'TakeOwnership',
+    },
+  },
+  IBackgroundCopyError: {
+    iid: '19C613A0-FCB8-4F28-81AE-897C3D078F81',
+    slots: { 3: 'GetError', 4: 'GetFile', 5: 'GetErrorDescription', 6: 'GetErrorContextDescription', 7: 'GetProtocol' },
+  },
+  IBackgroundCopyFile: {
+    iid: '01B7BD23-FB88-4A77-8490-5891D3E4653A',
+    slots: { 3: 'GetRemoteName', 4: 'GetLocalName', 5: 'GetProgress' },
+  },
+  IEnumBackgroundCopyJobs: {
+    iid: '1AF4F612-3B71-466F-8F58-7B6F73AC57AD',
+    slots: { 3: 'Next', 4: 'Skip', 5: 'Reset', 6: 'Clone', 7: 'GetCount' },
+  },
+  IEnumBackgroundCopyFiles: {
+    iid: 'CA51E165-C365-424C-8D41-24AAA4FF3C40',
+    slots: { 3: 'Next', 4: 'Skip', 5: 'Reset', 6: 'Clone', 7: 'GetCount' },
+  },
+  IBackgroundCopyCallback: {
+    iid: '97EA99C7-0186-4AD4-8DF9-C5B4E0ED6B22',
+    slots: { 3: 'JobTransferred', 4: 'JobError', 5: 'JobModification' },
+  },
+  IBackgroundCopyCallback2: {
+    iid: '659CDEAC-489E-11D9-A9CD-000D56965251',
+    slots: { 3: 'JobTransferred', 4: 'JobError', 5: 'JobModification', 6: 'FileTransferred' },
+  },
+  IDeliveryOptimizationJob: {
+    iid: 'EE2584CF-A69C-4848-B633-2649962B3EF7',
+    slots: { 3: 'AddFileWithRanges' },
+  },
+};
+
+const tables = interfaces as unknown as Record<string, ComInterface | undefined>;
+
+describe('interface tables', () => {
+  test.each(Object.entries(REFERENCE))('%s matches the reference slot for slot', (name, expected) => {
+    const table = tables[name];
+    expect(table, `${name} is declared`).toBeDefined();
+    expect(table!.iid).toBe(expected.iid);
+    const names = table!.methods.map((method) => method.name);
+    expect(names.slice(0, 3)).toEqual(['QueryInterface', 'AddRef', 'Release']);
+    const own = Object.fromEntries(table!.methods.slice(3).map((method) => [method.slot, method.name]));
+    expect(own).toEqual(expected.slots);
+    for (const method of table!.methods) expect(table!.method(method.name).slot).toBe(method.slot);
+  });
+
+  test('every prototype parses into a koffi prototype taking `this` first', () => {
+    for (const name of Object.keys(REFERENCE)) {
+      for (const method of tables[name]!.methods) {
+        const { proto } = method;
+        expect(proto.primitive).toBe('Prototype');
+        // koffi describes each argument as { type, direction }.
+        const self = proto.proto?.arguments[0] as unknown as { type: { primitive: string } } | undefined;
+        expect(self?.type.primitive).toBe('Pointer');
+        expect(method.returnsHresult).toBe(method.name !== 'AddRef' && method.name !== 'Release');
+      }
+    }
+  });
+
+  test('an unknown method name is a TypeError, not a wrong slot', () => {
+    expect(() => (interfaces.IBackgroundCopyJob as ComInterface).method('Frobnicate')).toThrow(TypeError);
+  });
+
+  test('class ids', () => {
+    expect(interfaces.CLSID_BackgroundCopyManager).toBe('4991D34B-80A1-4291-83B6-3328366B9097');
+    expect(interfaces.CLSID_DeliveryOptimization).toBe('5B99FA76-721C-423C-ADAC-56D03C8A8007');
+  });
+});

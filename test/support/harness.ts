@@ -1,0 +1,95 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
+import type { Backend } from '../../src/com/backend.js';
+import { CallbackObject, liveCallbackObjects, type Notification, type NotificationKind } from '../../src/com/callback-object.js';
+import { referenceStats } from '../../src/com/com-ptr.js';
+import { connect, type BitsManager } from '../../src/com/manager.js';
+import { LoopbackService, type LoopbackOptions } from '../loopback/service.js';
+import { startTestServer, type TestServer } from './http-server.js';
+
+export interface Harness {
+  service: LoopbackService;
+  server: TestServer;
+  bits: BitsManager;
+  dir: string;
+  /** An absolute path in this test's temporary folder. */
+  local(name: string): string;
+}
+
+/**
+ * A loopback service, an HTTP server, a connected manager and a temporary folder for each test.
+ * After each test: everything released, and the service, the reference counters and the callback
+ * objects all agree that nothing leaked.
+ */
+export function useLoopback(options: Partial<LoopbackOptions> = {}, backend: Backend = 'bits'): Harness {
+  const harness = {} as Harness;
+  const leakedBefore = { value: 0 };
+  beforeEach(async () => {
+    leakedBefore.value = referenceStats().leaked;
+    harness.service = new LoopbackService(options);
+    harness.server = await startTestServer();
+    harness.bits = await connect({ backend, runtime: harness.service.runtime });
+    harness.dir = await mkdtemp(path.join(tmpdir(), 'rx-bits-'));
+    harness.local = (name) => path.join(harness.dir, name);
+  });
+  afterEach(async () => {
+    await harness.bits.release();
+    await harness.service.close();
+    await harness.server.close();
+    await rm(harness.dir, { recursive: true, force: true });
+    harness.service.assertNoLeaks();
+    expect(referenceStats().live, 'interface references still owned').toBe(0);
+    expect(referenceStats().leaked - leakedBefore.value, 'references released by the finalizer backstop').toBe(0);
+    expect(liveCallbackObjects(), 'callback objects still allocated').toBe(0);
+  });
+  return harness;
+}
+
+/** A callback object that records what arrives and lets a test wait for a kind. */
+export class Recorder {
+  readonly notifications: Notification[] = [];
+  readonly callback: CallbackObject;
+  readonly #waiters: Array<{ kind: NotificationKind; count: number; resolve: () => void }> = [];
+
+  constructor() {
+    this.callback = new CallbackObject((notification) => {
+      this.notifications.push(notification);
+      for (const waiter of [...this.#waiters]) {
+        if (this.count(waiter.kind) >= waiter.count) {
+          this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+          waiter.resolve();
+        }
+      }
+    });
+  }
+
+  count(kind: NotificationKind): number {
+    return this.notifications.filter((n) => n.kind === kind).length;
+  }
+
+  kinds(): NotificationKind[] {
+    return this.notifications.map((n) => n.kind);
+  }
+
+  /** Resolves once `count` notifications of `kind` have arrived. */
+  waitFor(kind: NotificationKind, count = 1): Promise<void> {
+    if (this.count(kind) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ kind, count, resolve }));
+  }
+
+  /** Releases the interface pointers notifications carried, and our reference on the callback object. */
+  async dispose(): Promise<void> {
+    for (const n of this.notifications) {
+      if (n.kind === 'error') await n.error?.release();
+      if (n.kind === 'fileTransferred') await n.file?.release();
+    }
+    this.callback.dispose();
+  }
+}
+
+/** Polls a condition on the event loop; a hang guard is vitest's test timeout, not a wall-clock assertion. */
+export async function until(condition: () => boolean | Promise<boolean>, everyMs = 5): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, everyMs));
+}
