@@ -25,9 +25,10 @@ export interface Harness {
  */
 export function useLoopback(options: Partial<LoopbackOptions> = {}, backend: Backend = 'bits'): Harness {
   const harness = {} as Harness;
-  const leakedBefore = { value: 0 };
+  // Baselines, so that one failing test does not fail every test after it.
+  const before = { live: 0, leaked: 0, callbacks: 0 };
   beforeEach(async () => {
-    leakedBefore.value = referenceStats().leaked;
+    Object.assign(before, referenceStats(), { callbacks: liveCallbackObjects() });
     harness.service = new LoopbackService(options);
     harness.server = await startTestServer();
     harness.bits = await connect({ backend, runtime: harness.service.runtime });
@@ -40,9 +41,9 @@ export function useLoopback(options: Partial<LoopbackOptions> = {}, backend: Bac
     await harness.server.close();
     await rm(harness.dir, { recursive: true, force: true });
     harness.service.assertNoLeaks();
-    expect(referenceStats().live, 'interface references still owned').toBe(0);
-    expect(referenceStats().leaked - leakedBefore.value, 'references released by the finalizer backstop').toBe(0);
-    expect(liveCallbackObjects(), 'callback objects still allocated').toBe(0);
+    expect(referenceStats().live - before.live, 'interface references still owned').toBe(0);
+    expect(referenceStats().leaked - before.leaked, 'references released by the finalizer backstop').toBe(0);
+    expect(liveCallbackObjects() - before.callbacks, 'callback objects still allocated').toBe(0);
   });
   return harness;
 }
