@@ -16,7 +16,11 @@ export interface ComMethod {
   readonly name: string;
   readonly slot: number;
   readonly signature: MethodSignature;
-  /** The koffi prototype with the leading `void *self`, created on first use. */
+  /**
+   * The koffi prototype with the leading `void *self`, created on first use. Internal: koffi's typings
+   * are ESM-only, and a CommonJS consumer's type check must not have to load them.
+   * @internal
+   */
   readonly proto: TypeObject;
   /** Whether the method answers an HRESULT (everything but AddRef/Release). */
   readonly returnsHresult: boolean;

@@ -246,11 +246,19 @@ export class BitsJob {
   }
 
   /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
-  async addFiles(files: readonly FileSpec[], field = 'files'): Promise<void> {
-    if (!Array.isArray(files)) throw new InvalidArgumentError(field, 'expected an array of { url, localPath }');
+  async addFiles(files: readonly FileSpec[]): Promise<void> {
+    if (!Array.isArray(files)) throw new InvalidArgumentError('files', 'expected an array of { url, localPath }');
+    return this.#addFiles(files, 'files', (index) => `files[${index}]`);
+  }
+
+  addFile(file: FileSpec): Promise<void> {
+    return this.#addFiles([file], 'file', () => 'file');
+  }
+
+  async #addFiles(files: readonly FileSpec[], field: string, fieldOf: (index: number) => string): Promise<void> {
     const style = this.context.runtime.pathStyle;
     const checked = files.map((file: FileSpec, index) => {
-      const at = `${field}[${index}]`;
+      const at = fieldOf(index);
       if (typeof file !== 'object' || file === null) throw new InvalidArgumentError(at, 'expected { url, localPath }');
       return {
         url: checkRemoteUrl(file.url, `${at}.url`, style),
@@ -275,7 +283,7 @@ export class BitsJob {
     }
     for (const file of checked) {
       if (file.fileId !== undefined || file.size !== undefined) {
-        throw new InvalidArgumentError(`${field}`, 'fileId and size are Delivery Optimization options; BITS takes url and localPath');
+        throw new InvalidArgumentError(field, 'fileId and size are Delivery Optimization options; BITS takes url and localPath');
       }
     }
     if (checked.length === 1 && checked[0] !== undefined) {
@@ -287,10 +295,6 @@ export class BitsJob {
         checked.map((file) => ({ RemoteName: file.url, LocalName: file.localPath })),
       );
     }
-  }
-
-  addFile(file: FileSpec): Promise<void> {
-    return this.addFiles([file], 'file');
   }
 
   /** Starts or restarts the transfer; from ERROR or TRANSIENT_ERROR it retries at once. */

@@ -13,12 +13,15 @@ function once(name: string, declare: () => TypeObject): TypeObject {
   }
 }
 
+/** @internal */
 export const HRESULT = once('HRESULT', () => koffi.alias('HRESULT', 'int32'));
 
+/** @internal */
 export const GUID = once('GUID', () =>
   koffi.struct('GUID', { Data1: 'uint32', Data2: 'uint16', Data3: 'uint16', Data4: koffi.array('uint8', 8) }),
 );
 
+/** @internal */
 export const BG_JOB_PROGRESS = once('BG_JOB_PROGRESS', () =>
   koffi.struct('BG_JOB_PROGRESS', {
     BytesTotal: 'uint64',
@@ -28,13 +31,15 @@ export const BG_JOB_PROGRESS = once('BG_JOB_PROGRESS', () =>
   }),
 );
 
+/** @internal */
 export const BG_FILE_PROGRESS = once('BG_FILE_PROGRESS', () =>
   koffi.struct('BG_FILE_PROGRESS', { BytesTotal: 'uint64', BytesTransferred: 'uint64', Completed: 'int32' }),
 );
 
-/** FILETIME as one 64-bit count of 100 ns ticks since 1601; same size and alignment as the two DWORDs on x64. */
+/** FILETIME: two DWORDs, low part first. @internal */
 export const FILETIME = once('FILETIME', () => koffi.struct('FILETIME', { dwLowDateTime: 'uint32', dwHighDateTime: 'uint32' }));
 
+/** @internal */
 export const BG_JOB_TIMES = once('BG_JOB_TIMES', () =>
   koffi.struct('BG_JOB_TIMES', {
     CreationTime: 'FILETIME',
@@ -43,10 +48,12 @@ export const BG_JOB_TIMES = once('BG_JOB_TIMES', () =>
   }),
 );
 
+/** @internal */
 export const BG_FILE_INFO = once('BG_FILE_INFO', () =>
   koffi.struct('BG_FILE_INFO', { RemoteName: 'char16_t *', LocalName: 'char16_t *' }),
 );
 
+/** @internal */
 export const BG_FILE_RANGE = once('BG_FILE_RANGE', () =>
   koffi.struct('BG_FILE_RANGE', { InitialOffset: 'uint64', Length: 'uint64' }),
 );

@@ -159,6 +159,13 @@ export class LoopbackService {
     return this.#calls.get(method) ?? 0;
   }
 
+  /** Calls of every method so far, for asserting that nothing reached the service. */
+  totalCalls(): number {
+    let total = 0;
+    for (const count of this.#calls.values()) total += count;
+    return total;
+  }
+
   /** The model of a job (even one that left the queue). */
   job(id: string): JobModel | undefined {
     const guid = parseGuid(id);
