@@ -2,6 +2,7 @@ import koffi from 'koffi';
 import { requireSupport, type Backend } from './backend.js';
 import type { CallbackObject } from './callback-object.js';
 import { ComPtr } from './com-ptr.js';
+import { enumerate } from './enumerate.js';
 import {
   ERROR_CONTEXTS,
   JOB_PRIORITIES,
@@ -37,7 +38,6 @@ import {
   BG_SIZE_UNKNOWN,
   fileTimeToDate,
   pointerSlot,
-  readPointer,
   toBigInt,
 } from './native-types.js';
 import type { ComRuntime } from './runtime.js';
@@ -374,24 +374,13 @@ export class BitsJob {
   async getFiles(): Promise<JobFileInfo[]> {
     const slot = pointerSlot();
     await this.#ptr.call('EnumFiles', slot);
-    const enumerator = ComPtr.fromSlot(slot, IEnumBackgroundCopyFiles);
-    if (enumerator === undefined) return [];
     const files: JobFileInfo[] = [];
-    try {
-      for (;;) {
-        const item = pointerSlot();
-        const fetched = Buffer.alloc(4);
-        await enumerator.call('Next', 1, item, fetched);
-        if (fetched.readUInt32LE() === 0) break;
-        const file = ComPtr.adopt(readPointer(item), IBackgroundCopyFile);
-        try {
-          files.push(await readFileInfo(file, this.context.runtime));
-        } finally {
-          await file.release();
-        }
+    for await (const file of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyFiles), IBackgroundCopyFile)) {
+      try {
+        files.push(await readFileInfo(file, this.context.runtime));
+      } finally {
+        await file.release();
       }
-    } finally {
-      await enumerator.release();
     }
     return files;
   }

@@ -1,5 +1,6 @@
 import { BACKENDS, CLSID_OF, requireSupport, type Backend } from './backend.js';
 import { ComPtr } from './com-ptr.js';
+import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
 import { InvalidArgumentError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
@@ -126,22 +127,12 @@ export class BitsManager {
     requireSupport(this.backend, 'EnumJobs');
     const slot = pointerSlot();
     await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
-    const enumerator = ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs);
-    if (enumerator === undefined) return;
-    try {
-      for (;;) {
-        const item = pointerSlot();
-        const fetched = Buffer.alloc(4);
-        await enumerator.call('Next', 1, item, fetched);
-        if (fetched.readUInt32LE() === 0) return;
-        const job = await BitsJob.open(ComPtr.adopt(readPointer(item), IBackgroundCopyJob), this.#context);
-        let keep = ids === undefined || ids.has(job.id);
-        if (keep && prefix !== undefined) keep = (await job.getDisplayName()).startsWith(prefix);
-        if (keep) yield job;
-        else await job.release();
-      }
-    } finally {
-      await enumerator.release();
+    for await (const item of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs), IBackgroundCopyJob)) {
+      const job = await BitsJob.open(item, this.#context);
+      let keep = ids === undefined || ids.has(job.id);
+      if (keep && prefix !== undefined) keep = (await job.getDisplayName()).startsWith(prefix);
+      if (keep) yield job;
+      else await job.release();
     }
   }
 

@@ -34,7 +34,7 @@ import {
   IID_IMarshal,
   IUnknown,
 } from '../../src/com/interfaces.js';
-import type { ComInterface } from '../../src/com/interface-table.js';
+import type { ComInterface, MethodsOf } from '../../src/com/interface-table.js';
 import { invokeSync } from '../../src/com/invoke.js';
 import {
   BG_FILE_INFO,
@@ -607,60 +607,59 @@ export class LoopbackService {
   /** IEnumBackgroundCopyJobs over a snapshot; it holds a reference on each job object until released. */
   #createJobEnumerator(objects: readonly ComObject[], start: number): ComObject {
     for (const object of objects) object.addRef();
+    const hand = (object: ComObject): Pointer => (object.addRef(), object.address);
+    const clone = (position: number) => this.#createJobEnumerator(objects, position);
+    return this.#createEnumerator(classes.enumJobs, IEnumBackgroundCopyJobs, objects, start, hand, clone, () => {
+      for (const object of objects) object.release();
+    });
+  }
+
+  /** IEnumBackgroundCopyFiles over a snapshot; each item handed out is a new file object. */
+  #createFileEnumerator(files: readonly FileModel[], start: number): ComObject {
+    const hand = (file: FileModel): Pointer => this.#createFileObject(file).address;
+    const clone = (position: number) => this.#createFileEnumerator(files, position);
+    return this.#createEnumerator(classes.enumFiles, IEnumBackgroundCopyFiles, files, start, hand, clone);
+  }
+
+  #createEnumerator<T>(
+    cls: ComClass<MethodsOf<typeof IEnumBackgroundCopyJobs>>,
+    iface: ComInterface,
+    items: readonly T[],
+    start: number,
+    hand: (item: T) => Pointer,
+    clone: (position: number) => ComObject,
+    onFinalRelease?: () => void,
+  ): ComObject {
     let position = start;
-    const enumerator: ComObject = classes.enumJobs.create({
+    const enumerator: ComObject = cls.create({
       onFinalRelease: () => {
         this.#live.enumerators--;
-        for (const object of objects) object.release();
+        onFinalRelease?.();
       },
-      methods: this.#counted(IEnumBackgroundCopyJobs, {
-        Next: (count: number, items: Pointer | null, fetched: Pointer | null) => {
-          if (missing(items) || (count > 1 && missing(fetched))) return E_INVALIDARG;
+      methods: this.#counted(iface, {
+        Next: (count: number, out: Pointer | null, fetched: Pointer | null) => {
+          if (missing(out) || (count > 1 && missing(fetched))) return E_INVALIDARG;
           let n = 0;
-          for (; n < count && position < objects.length; n++, position++) {
-            const object = objects[position]!;
-            object.addRef();
-            koffi.encode(items, n * POINTER_SIZE, 'void *', object.address);
+          for (; n < count && position < items.length; n++, position++) {
+            koffi.encode(out, n * POINTER_SIZE, 'void *', hand(items[position]!));
           }
           if (!missing(fetched)) writeUint(fetched!, n);
           return n === count ? S_OK : S_FALSE;
         },
         Skip: (count: number) => {
-          position = Math.min(objects.length, position + count);
-          return position < objects.length ? S_OK : S_FALSE;
+          position = Math.min(items.length, position + count);
+          return position < items.length ? S_OK : S_FALSE;
         },
         Reset: () => ((position = 0), S_OK),
-        Clone: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writePointer(out!, this.#createJobEnumerator(objects, position).address), S_OK)),
-        GetCount: (out: Pointer | null) => uint(out, objects.length),
+        Clone: (out: Pointer | null) => {
+          if (missing(out)) return E_INVALIDARG;
+          writePointer(out!, clone(position).address);
+          return S_OK;
+        },
+        GetCount: (out: Pointer | null) => uint(out, items.length),
       }),
     });
     this.#live.enumerators++;
-    return enumerator;
-  }
-
-  #createFileEnumerator(files: readonly FileModel[], start: number): ComObject {
-    let position = start;
-    const enumerator: ComObject = classes.enumFiles.create({
-      ...this.#tracked('enumerators'),
-      methods: this.#counted(IEnumBackgroundCopyFiles, {
-        Next: (count: number, items: Pointer | null, fetched: Pointer | null) => {
-          if (missing(items) || (count > 1 && missing(fetched))) return E_INVALIDARG;
-          let n = 0;
-          for (; n < count && position < files.length; n++, position++) {
-            koffi.encode(items, n * POINTER_SIZE, 'void *', this.#createFileObject(files[position]!).address);
-          }
-          if (!missing(fetched)) writeUint(fetched!, n);
-          return n === count ? S_OK : S_FALSE;
-        },
-        Skip: (count: number) => {
-          position = Math.min(files.length, position + count);
-          return position < files.length ? S_OK : S_FALSE;
-        },
-        Reset: () => ((position = 0), S_OK),
-        Clone: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writePointer(out!, this.#createFileEnumerator(files, position).address), S_OK)),
-        GetCount: (out: Pointer | null) => uint(out, files.length),
-      }),
-    });
     return enumerator;
   }
 }

@@ -1,0 +1,26 @@
+import { ComPtr } from './com-ptr.js';
+import type { ComInterface } from './interface-table.js';
+import { pointerSlot, readPointer } from './native-types.js';
+
+/**
+ * Walks an IEnumBackgroundCopyJobs/Files one item at a time (Next), yielding an owned reference to
+ * each item. The enumerator is released when the walk ends, fails or is abandoned; each item is the
+ * caller's to release.
+ */
+export async function* enumerate<M extends string>(
+  enumerator: ComPtr<string> | undefined,
+  itemInterface: ComInterface<M>,
+): AsyncGenerator<ComPtr<M>, void, undefined> {
+  if (enumerator === undefined) return;
+  try {
+    for (;;) {
+      const item = pointerSlot();
+      const fetched = Buffer.alloc(4);
+      await enumerator.call('Next', 1, item, fetched);
+      if (fetched.readUInt32LE() === 0) return;
+      yield ComPtr.adopt(readPointer(item), itemInterface);
+    }
+  } finally {
+    await enumerator.release();
+  }
+}
