@@ -40,3 +40,21 @@ export {
 export { parseGuid, formatGuid, encodeGuid, decodeGuid, type Guid } from './com/guid.js';
 export { formatHresult, hresultByName, hresultMessage, hresultName, httpStatusOf, labelHresult } from './com/hresult.js';
 export { defaultRuntime, win32Runtime, type ComRuntime } from './com/runtime.js';
+export {
+  type ErrorEvent,
+  type EventSource,
+  type FileTransferredEvent,
+  type JobEvent,
+  type JobEventType,
+  type ModificationEvent,
+  type TransferredEvent,
+  JOB_EVENT_TYPES,
+} from './observables/events.js';
+export type { HubOptions } from './observables/hub.js';
+export { jobEvents$ } from './observables/job-events.js';
+export { transferred$ } from './observables/transferred.js';
+export { error$ } from './observables/error.js';
+export { modification$ } from './observables/modification.js';
+export { fileTransferred$ } from './observables/file-transferred.js';
+export { state$ } from './observables/state.js';
+export { progress$ } from './observables/progress.js';

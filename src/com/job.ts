@@ -370,6 +370,16 @@ export class BitsJob {
     }
   }
 
+  /** Reads the IBackgroundCopyError a JobError notification carried (the pointer stays the caller's). */
+  readNotifiedError(error: ComPtr<string>, languageId = 0): Promise<JobErrorInfo> {
+    return readJobError(error, this.context.runtime, languageId);
+  }
+
+  /** Reads the IBackgroundCopyFile a FileTransferred notification carried (the pointer stays the caller's). */
+  readNotifiedFile(file: ComPtr<string>): Promise<JobFileInfo> {
+    return readFileInfo(file, this.context.runtime);
+  }
+
   /** Every file of the job with its progress (EnumFiles). */
   async getFiles(): Promise<JobFileInfo[]> {
     const slot = pointerSlot();

@@ -66,11 +66,14 @@ export interface LoopbackOptions extends NotifierOptions {
   readonly secondMs: number;
   /** IBackgroundCopyError::GetErrorDescription fails (as on Wine, with 0x800706F4). */
   readonly errorDescriptionFails: boolean;
+  /** Notifications the service never calls, whatever the flags (Wine calls neither JobError nor JobModification). */
+  readonly neverCalls: ReadonlyArray<'error' | 'modification'>;
 }
 
 const DEFAULTS: LoopbackOptions = {
   secondMs: 1,
   errorDescriptionFails: false,
+  neverCalls: [],
   maxConcurrent: 4,
   retryMs: 10,
   replayTerminal: 0,
@@ -325,6 +328,7 @@ export class LoopbackService {
     const bit = { transferred: 0x1, error: 0x2, modification: 0x8, fileTransferred: 0x10 }[kind];
     const flags = entry.model.notifyFlags;
     if ((flags & 0x4) !== 0 || (flags & bit) === 0 || entry.target === undefined) return;
+    if ((this.options.neverCalls as readonly string[]).includes(kind)) return;
     const stateAtEvent = entry.model.state;
     this.notifier.enqueue(entry.model.id, () => entry.target, {
       kind,

@@ -1,0 +1,420 @@
+import { Subject } from 'rxjs';
+import { supports } from '../com/backend.js';
+import { CallbackObject, type Notification } from '../com/callback-object.js';
+import { NotifyFlags, type JobState } from '../com/enums.js';
+import { ComError, InvalidArgumentError, ReleasedError } from '../com/errors.js';
+import type { Guid } from '../com/guid.js';
+import { BG_E_ERROR_INFORMATION_UNAVAILABLE, hresultName, hresultMessage } from '../com/hresult.js';
+import type { BitsJob, JobErrorInfo, JobProgress } from '../com/job.js';
+import {
+  NOTIFY_FLAG_OF,
+  POLLED_INTERESTS,
+  type EventSource,
+  type Interest,
+  type JobEvent,
+  type JobSnapshot,
+  type TransferredEvent,
+  type ErrorEvent,
+} from './events.js';
+
+/**
+ * The per-job hub: one per job GUID per process, shared by every Observable of that job whatever
+ * handle it came from. It owns the job's registration with the service (SetNotifyFlags as the union
+ * of what live subscriptions want, SetNotifyInterface with its own callback object), turns
+ * notifications into events outside the native call, deduplicates terminal events, replays what
+ * happened before anyone listened, and polls as a backstop while someone needs state or errors.
+ */
+
+export interface HubOptions {
+  /** Milliseconds between backstop polls while state, progress, modifications or errors are observed. Default 1,000. */
+  readonly pollInterval?: number;
+  /** Milliseconds to stay attached after the last subscriber leaves, so that a quick re-subscribe does not churn. Default 0. */
+  readonly detachDelay?: number;
+}
+
+const DEFAULT_POLL_INTERVAL = 1000;
+
+/** How a registration hears that the hub failed (a COM error while attaching or reading the job). */
+interface Registration {
+  readonly job: BitsJob;
+  readonly interests: ReadonlySet<Interest>;
+  readonly pollInterval: number;
+  readonly detachDelay: number;
+  readonly fail: (error: unknown) => void;
+}
+
+export function checkHubOptions(options: HubOptions): Required<HubOptions> {
+  const { pollInterval = DEFAULT_POLL_INTERVAL, detachDelay = 0 } = options;
+  if (typeof pollInterval !== 'number' || !Number.isInteger(pollInterval) || pollInterval < 1) {
+    throw new InvalidArgumentError('pollInterval', `expected a whole number of milliseconds >= 1, got ${String(pollInterval)}`);
+  }
+  if (typeof detachDelay !== 'number' || !Number.isInteger(detachDelay) || detachDelay < 0) {
+    throw new InvalidArgumentError('detachDelay', `expected a whole number of milliseconds >= 0, got ${String(detachDelay)}`);
+  }
+  return { pollInterval, detachDelay };
+}
+
+/** Whether two progress readings are the same (all four counts). */
+export function sameProgress(a: JobProgress | undefined, b: JobProgress | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.bytesTotal === b.bytesTotal &&
+    a.bytesTransferred === b.bytesTransferred &&
+    a.filesTotal === b.filesTotal &&
+    a.filesTransferred === b.filesTransferred
+  );
+}
+
+/** What GetError cannot tell (Wine answers BG_E_ERROR_INFORMATION_UNAVAILABLE for refused connections). */
+const NO_ERROR_INFORMATION: JobErrorInfo = {
+  context: 'unknown',
+  hresult: BG_E_ERROR_INFORMATION_UNAVAILABLE,
+  code: hresultName(BG_E_ERROR_INFORMATION_UNAVAILABLE),
+  description: hresultMessage(BG_E_ERROR_INFORMATION_UNAVAILABLE) ?? '',
+  contextDescription: undefined,
+  protocol: undefined,
+  file: undefined,
+};
+
+const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transientError'];
+
+export class JobHub {
+  /** Every event of the job, in arrival order; each Observable filters what it asked for. */
+  readonly events = new Subject<JobEvent>();
+  /** State and progress each time the hub looks. */
+  readonly snapshots = new Subject<JobSnapshot>();
+  /** The terminal event of the current transition, for subscribers that arrive after it. */
+  lastTerminal: TransferredEvent | ErrorEvent | undefined;
+
+  readonly #registrations = new Set<Registration>();
+  /** The hub's own reference to the job and its callback object, while attached. */
+  #attached: { job: BitsJob; callback: CallbackObject; keepAlive: NodeJS.Timeout } | undefined;
+  #flags: number | undefined;
+  /** Terminal events already emitted: `transferred`, `error:<count>`, `transientError:<count>`. */
+  readonly #emitted = new Set<string>();
+  #lastState: JobState | undefined;
+  #lastProgress: JobProgress | undefined;
+  #lastCallbackAt = 0;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #detachTimer: NodeJS.Timeout | undefined;
+  #detachDue = false;
+  #lastDetachDelay = 0;
+  #refreshWanted = false;
+  #reconcileScheduled = false;
+  /** Every COM operation and every notification runs through this chain, one at a time, in order. */
+  #work: Promise<void> = Promise.resolve();
+  #pending = 0;
+
+  constructor(
+    readonly id: Guid,
+    private readonly onIdle: (hub: JobHub) => void,
+  ) {}
+
+  /** Registers what a subscription wants; the returned function unregisters it. */
+  register(job: BitsJob, interests: ReadonlySet<Interest>, options: Required<HubOptions>, fail: (error: unknown) => void): () => void {
+    const registration: Registration = { job, interests, ...options, fail };
+    this.#registrations.add(registration);
+    this.#detachDue = false;
+    if (this.#detachTimer !== undefined) {
+      clearTimeout(this.#detachTimer);
+      this.#detachTimer = undefined;
+    }
+    if (interests.has('state') || interests.has('progress')) this.#refreshWanted = true;
+    this.#scheduleReconcile();
+    return () => {
+      if (!this.#registrations.delete(registration)) return;
+      if (this.#registrations.size === 0) this.#lastDetachDelay = registration.detachDelay;
+      this.#scheduleReconcile();
+    };
+  }
+
+  /** Resolves when no work is queued (for tests and for orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.#pending > 0 || this.#reconcileScheduled) {
+      await this.#work;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  get attached(): boolean {
+    return this.#attached !== undefined;
+  }
+
+  /** Many changes in one tick make one reconciliation, so 1,000 subscriptions make one SetNotifyFlags. */
+  #scheduleReconcile(): void {
+    if (this.#reconcileScheduled) return;
+    this.#reconcileScheduled = true;
+    queueMicrotask(() => {
+      this.#reconcileScheduled = false;
+      this.#enqueue(() => this.#reconcile());
+    });
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#pending++;
+    this.#work = this.#work
+      .then(task)
+      .catch((error: unknown) => this.#fail(error))
+      .finally(() => {
+        this.#pending--;
+        if (this.#pending === 0 && !this.#reconcileScheduled && this.#registrations.size === 0 && this.#attached === undefined) {
+          this.onIdle(this);
+        }
+      });
+  }
+
+  #wantedFlags(): number {
+    let flags = 0;
+    for (const registration of this.#registrations) for (const interest of registration.interests) flags |= NOTIFY_FLAG_OF[interest];
+    return flags;
+  }
+
+  #wants(interest: Interest): boolean {
+    for (const registration of this.#registrations) if (registration.interests.has(interest)) return true;
+    return false;
+  }
+
+  #pollInterval(): number | undefined {
+    let interval: number | undefined;
+    for (const registration of this.#registrations) {
+      if ([...registration.interests].some((interest) => POLLED_INTERESTS.has(interest))) {
+        interval = Math.min(interval ?? Infinity, registration.pollInterval);
+      }
+    }
+    return interval;
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#registrations.size > 0) {
+      const flags = this.#wantedFlags();
+      if (this.#attached === undefined) await this.#attach(flags);
+      else if (flags !== this.#flags) {
+        await this.#attached.job.setNotifyFlags(flags);
+        this.#flags = flags;
+      }
+      if (this.#refreshWanted) {
+        this.#refreshWanted = false;
+        await this.#refresh('backstop', false);
+      }
+      this.#schedulePoll();
+      return;
+    }
+    if (this.#attached === undefined) return;
+    if (this.#lastDetachDelay > 0 && !this.#detachDue) {
+      this.#detachTimer ??= setTimeout(() => {
+        this.#detachTimer = undefined;
+        this.#detachDue = true;
+        this.#scheduleReconcile();
+      }, this.#lastDetachDelay);
+      return;
+    }
+    await this.#detach();
+  }
+
+  async #attach(flags: number): Promise<void> {
+    const source = [...this.#registrations].find((registration) => !registration.job.released)?.job;
+    if (source === undefined) throw new ReleasedError('IBackgroundCopyJob', 'subscribe');
+    const job = await source.duplicate();
+    const callback = new CallbackObject((notification) => this.#onNotification(notification));
+    // koffi's relay of the service's calls does not hold the event loop: this does, while attached.
+    const keepAlive = setInterval(() => undefined, 0x7fffffff);
+    this.#attached = { job, callback, keepAlive };
+    await job.setNotifyFlags(flags);
+    this.#flags = flags;
+    await job.setNotifyInterface(callback);
+    // Nothing missed: a job that finished before we listened is reported now, as a replay.
+    const state = await job.getState();
+    this.#remember(state, undefined);
+    await this.#observeState(state, 'replay');
+  }
+
+  async #detach(): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined) return;
+    this.#attached = undefined;
+    this.#flags = undefined;
+    this.#emitted.clear();
+    this.lastTerminal = undefined;
+    this.#lastState = undefined;
+    this.#lastProgress = undefined;
+    this.#stopPolling();
+    clearInterval(attached.keepAlive);
+    attached.callback.detach();
+    try {
+      if (supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
+      await attached.job.setNotifyInterface(null);
+    } catch (error) {
+      // A job that already left the queue (completed, cancelled) has nothing to clear.
+      if (!(error instanceof ComError)) throw error;
+    } finally {
+      attached.callback.dispose();
+      await attached.job.release();
+    }
+  }
+
+  /** Called inside the native call: only queue the work, so the service's thread is let go at once. */
+  #onNotification(notification: Notification): void {
+    if (notification.kind === 'modification') this.#lastCallbackAt = Date.now();
+    this.#enqueue(() => this.#process(notification));
+  }
+
+  async #process(notification: Notification): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined) {
+      if (notification.kind === 'error') await notification.error?.release();
+      if (notification.kind === 'fileTransferred') await notification.file?.release();
+      return;
+    }
+    switch (notification.kind) {
+      case 'transferred':
+        this.#emitTransferred('callback');
+        return;
+      case 'modification':
+        await this.#refresh('callback', true);
+        return;
+      case 'error': {
+        const { error } = notification;
+        try {
+          const info = error === undefined ? NO_ERROR_INFORMATION : await attached.job.readNotifiedError(error);
+          const count = await attached.job.getErrorCount();
+          this.#emitError(info, false, count, 'callback');
+        } finally {
+          await error?.release();
+        }
+        return;
+      }
+      case 'fileTransferred': {
+        const { file } = notification;
+        if (file === undefined) return;
+        try {
+          const info = await attached.job.readNotifiedFile(file);
+          this.events.next({ type: 'fileTransferred', jobId: this.id, source: 'callback', file: info });
+        } finally {
+          await file.release();
+        }
+      }
+    }
+  }
+
+  /** Looks at the job: a snapshot, a modification event if something changed, terminal events if it finished. */
+  async #refresh(source: EventSource, fromCallback: boolean): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined) return;
+    const state = await attached.job.getState();
+    const progress = await attached.job.getProgress();
+    const changed = state !== this.#lastState || !sameProgress(progress, this.#lastProgress);
+    this.#remember(state, progress);
+    this.snapshots.next({ state, progress });
+    if ((fromCallback || changed) && this.#wants('modification')) {
+      this.events.next({ type: 'modification', jobId: this.id, source, state, progress });
+    }
+    await this.#observeState(state, source);
+  }
+
+  #remember(state: JobState, progress: JobProgress | undefined): void {
+    // Leaving a terminal state starts a new transition: its terminal event may come again.
+    if (!TERMINAL_STATES.includes(state)) {
+      this.#emitted.delete('transferred');
+      this.lastTerminal = undefined;
+    }
+    this.#lastState = state;
+    if (progress !== undefined) this.#lastProgress = progress;
+  }
+
+  async #observeState(state: JobState, source: EventSource): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined) return;
+    if (state === 'transferred') {
+      this.#emitTransferred(source);
+    } else if ((state === 'error' || state === 'transientError') && this.#wants('error')) {
+      const count = await attached.job.getErrorCount();
+      if (this.#emitted.has(`${state}:${count}`)) return;
+      const info = (await attached.job.getError()) ?? NO_ERROR_INFORMATION;
+      this.#emitError(info, state === 'transientError', count, source);
+    }
+  }
+
+  #emitTransferred(source: EventSource): void {
+    if (this.#emitted.has('transferred')) return;
+    this.#emitted.add('transferred');
+    const event: TransferredEvent = { type: 'transferred', jobId: this.id, source };
+    this.lastTerminal = event;
+    this.events.next(event);
+  }
+
+  /** Exactly once per error: the service's error count tells one failure from a replay of it. */
+  #emitError(error: JobErrorInfo, transient: boolean, count: number, source: EventSource): void {
+    const key = `${transient ? 'transientError' : 'error'}:${count}`;
+    if (this.#emitted.has(key)) return;
+    this.#emitted.add(key);
+    const event: ErrorEvent = { type: 'error', jobId: this.id, source, error, transient };
+    if (!transient) this.lastTerminal = event;
+    this.events.next(event);
+  }
+
+  /** The backstop: polls while someone needs state, progress or errors, less while callbacks keep coming. */
+  #schedulePoll(): void {
+    const interval = this.#pollInterval();
+    if (interval === undefined || this.#attached === undefined) {
+      this.#stopPolling();
+      return;
+    }
+    if (this.#pollTimer !== undefined) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = undefined;
+      if (Date.now() - this.#lastCallbackAt < interval) {
+        this.#schedulePoll();
+        return;
+      }
+      this.#enqueue(async () => {
+        await this.#refresh('backstop', false);
+        this.#schedulePoll();
+      });
+    }, interval);
+    // The keep-alive handle holds the process; the poll timer alone must not.
+    this.#pollTimer.unref();
+  }
+
+  #stopPolling(): void {
+    if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
+  }
+
+  /** A COM call failed: every subscription errors with it, and the hub lets go of the job. */
+  async #fail(error: unknown): Promise<void> {
+    const registrations = [...this.#registrations];
+    this.#registrations.clear();
+    for (const registration of registrations) registration.fail(error);
+    await this.#detach().catch(() => undefined);
+  }
+}
+
+const hubs = new Map<Guid, JobHub>();
+
+/** The hub of a job, created on first use and dropped when it has detached and nobody is registered. */
+export function hubFor(job: BitsJob): JobHub {
+  let hub = hubs.get(job.id);
+  if (hub === undefined) {
+    hub = new JobHub(job.id, (idle) => {
+      if (hubs.get(idle.id) === idle) hubs.delete(idle.id);
+    });
+    hubs.set(job.id, hub);
+  }
+  return hub;
+}
+
+/** Resolves when every hub has finished its queued work (including hubs that work created). */
+export async function whenHubsIdle(): Promise<void> {
+  for (;;) {
+    const current = [...hubs.values()];
+    await Promise.all(current.map((hub) => hub.idle()));
+    await new Promise((resolve) => setImmediate(resolve));
+    if ([...hubs.values()].every((hub) => current.includes(hub))) return;
+  }
+}
+
+/** Hubs alive right now (attached, or with registrations or work pending). */
+export function liveHubs(): number {
+  return hubs.size;
+}
