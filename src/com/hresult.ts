@@ -29,6 +29,8 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x8007000e, { name: 'E_OUTOFMEMORY', message: 'Not enough memory resources are available.' }],
   [0x80070057, { name: 'E_INVALIDARG', message: 'The parameter is incorrect.' }],
   [0x80070070, { name: 'ERROR_DISK_FULL', message: 'There is not enough space on the disk.' }],
+  [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The operation timed out.' }],
+  [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server name or address could not be resolved.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
   [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
   [0x80200001, { name: 'BG_E_NOT_FOUND', message: 'The requested job was not found.' }],

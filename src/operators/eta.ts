@@ -1,0 +1,32 @@
+import { asyncScheduler, defer, map, type OperatorFunction } from 'rxjs';
+import type { JobProgress } from '../com/job.js';
+import type { ModificationEvent } from '../observables/events.js';
+import { progressOf } from './progress-of.js';
+import { checkWindow, SlidingRate } from './sliding-rate.js';
+import type { TransferRateOptions } from './transfer-rate.js';
+
+/**
+ * Seconds left at the current rate (see `transferRate`): `undefined` while the total or the rate is
+ * unknown or the transfer is stalled, 0 once everything has arrived. Never NaN or Infinity.
+ *
+ * @example
+ * progress$(job).pipe(eta()).subscribe((s) => console.log(s === undefined ? 'ETA unknown' : `${Math.ceil(s)} s left`));
+ */
+export function eta(options: TransferRateOptions = {}): OperatorFunction<JobProgress | ModificationEvent, number | undefined> {
+  const { scheduler = asyncScheduler } = options;
+  const window = checkWindow(options.window ?? 5000);
+  return (source) =>
+    defer(() => {
+      const rate = new SlidingRate(window);
+      return source.pipe(
+        map((value) => {
+          const { bytesTotal, bytesTransferred } = progressOf(value);
+          const perSecond = rate.sample(scheduler.now(), bytesTransferred);
+          if (bytesTotal === undefined) return undefined;
+          const remaining = Math.max(0, bytesTotal - bytesTransferred);
+          if (remaining === 0) return 0;
+          return perSecond === undefined || perSecond <= 0 ? undefined : remaining / perSecond;
+        }),
+      );
+    });
+}
