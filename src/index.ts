@@ -50,7 +50,7 @@ export {
   type TransferredEvent,
   JOB_EVENT_TYPES,
 } from './observables/events.js';
-export type { HubOptions } from './observables/hub.js';
+export { liveHubs, whenHubsIdle, type HubOptions } from './observables/hub.js';
 export { jobEvents$ } from './observables/job-events.js';
 export { transferred$ } from './observables/transferred.js';
 export { error$ } from './observables/error.js';

@@ -13,13 +13,11 @@ function once(name: string, declare: () => TypeObject): TypeObject {
   }
 }
 
-/** @internal */
-export const HRESULT = once('HRESULT', () => koffi.alias('HRESULT', 'int32'));
-
-/** @internal */
-export const GUID = once('GUID', () =>
-  koffi.struct('GUID', { Data1: 'uint32', Data2: 'uint16', Data3: 'uint16', Data4: koffi.array('uint8', 8) }),
-);
+// Named for the prototypes and structs below, which refer to them by name.
+once('HRESULT', () => koffi.alias('HRESULT', 'int32'));
+once('GUID', () => koffi.struct('GUID', { Data1: 'uint32', Data2: 'uint16', Data3: 'uint16', Data4: koffi.array('uint8', 8) }));
+once('FILETIME', () => koffi.struct('FILETIME', { dwLowDateTime: 'uint32', dwHighDateTime: 'uint32' }));
+once('BG_FILE_RANGE', () => koffi.struct('BG_FILE_RANGE', { InitialOffset: 'uint64', Length: 'uint64' }));
 
 /** @internal */
 export const BG_JOB_PROGRESS = once('BG_JOB_PROGRESS', () =>
@@ -36,9 +34,6 @@ export const BG_FILE_PROGRESS = once('BG_FILE_PROGRESS', () =>
   koffi.struct('BG_FILE_PROGRESS', { BytesTotal: 'uint64', BytesTransferred: 'uint64', Completed: 'int32' }),
 );
 
-/** FILETIME: two DWORDs, low part first. @internal */
-export const FILETIME = once('FILETIME', () => koffi.struct('FILETIME', { dwLowDateTime: 'uint32', dwHighDateTime: 'uint32' }));
-
 /** @internal */
 export const BG_JOB_TIMES = once('BG_JOB_TIMES', () =>
   koffi.struct('BG_JOB_TIMES', {
@@ -51,11 +46,6 @@ export const BG_JOB_TIMES = once('BG_JOB_TIMES', () =>
 /** @internal */
 export const BG_FILE_INFO = once('BG_FILE_INFO', () =>
   koffi.struct('BG_FILE_INFO', { RemoteName: 'char16_t *', LocalName: 'char16_t *' }),
-);
-
-/** @internal */
-export const BG_FILE_RANGE = once('BG_FILE_RANGE', () =>
-  koffi.struct('BG_FILE_RANGE', { InitialOffset: 'uint64', Length: 'uint64' }),
 );
 
 export const POINTER_SIZE = koffi.sizeof('void *');
@@ -86,10 +76,4 @@ export function fileTimeToDate(low: number, high: number): Date | undefined {
   if (ticks === 0n) return undefined;
   const EPOCH_DIFFERENCE_MS = 11644473600000n;
   return new Date(Number(ticks / 10000n - EPOCH_DIFFERENCE_MS));
-}
-
-export function dateToFileTime(date: Date | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
-  if (date === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
-  const ticks = (BigInt(date.getTime()) + 11644473600000n) * 10000n;
-  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
 }

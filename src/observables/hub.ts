@@ -137,10 +137,6 @@ export class JobHub {
     }
   }
 
-  get attached(): boolean {
-    return this.#attached !== undefined;
-  }
-
   /** Many changes in one tick make one reconciliation, so 1,000 subscriptions make one SetNotifyFlags. */
   #scheduleReconcile(): void {
     if (this.#reconcileScheduled) return;

@@ -42,7 +42,6 @@ import {
   BG_JOB_PROGRESS,
   BG_JOB_TIMES,
   BG_SIZE_UNKNOWN,
-  dateToFileTime,
   pointerSlot,
   POINTER_SIZE,
   readPointer,
@@ -105,6 +104,13 @@ interface JobEntry {
   readonly object: ComObject;
   readonly flavor: Flavor;
   target: NotifyTarget | undefined;
+}
+
+/** A Date as FILETIME (100 ns ticks since 1601-01-01); undefined is 0, "never". */
+function dateToFileTime(date: Date | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
+  if (date === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
+  const ticks = (BigInt(date.getTime()) + 11644473600000n) * 10000n;
+  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
 }
 
 const readGuid = (address: Pointer): Guid => decodeGuid(new Uint8Array(koffi.view(address, 16).slice(0)));
