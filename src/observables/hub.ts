@@ -79,6 +79,24 @@ const NO_ERROR_INFORMATION: JobErrorInfo = {
 
 const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transientError'];
 
+/**
+ * koffi's relay of the service's calls does not hold the event loop, so a script waiting for a
+ * notification would exit. One ref'd timer holds the process while any hub is attached.
+ */
+const keepAlive = {
+  count: 0,
+  timer: undefined as NodeJS.Timeout | undefined,
+  acquire(): void {
+    if (this.count++ === 0) this.timer = setInterval(() => undefined, 0x7fffffff);
+  },
+  release(): void {
+    if (--this.count === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  },
+};
+
 export class JobHub {
   /** Every event of the job, in arrival order; each Observable filters what it asked for. */
   readonly events = new Subject<JobEvent>();
@@ -89,7 +107,7 @@ export class JobHub {
 
   readonly #registrations = new Set<Registration>();
   /** The hub's own reference to the job and its callback object, while attached. */
-  #attached: { job: BitsJob; callback: CallbackObject; keepAlive: NodeJS.Timeout } | undefined;
+  #attached: { job: BitsJob; callback: CallbackObject } | undefined;
   #flags: number | undefined;
   /** Terminal events already emitted: `transferred`, `error:<count>`, `transientError:<count>`. */
   readonly #emitted = new Set<string>();
@@ -213,9 +231,8 @@ export class JobHub {
     if (source === undefined) throw new ReleasedError('IBackgroundCopyJob', 'subscribe');
     const job = await source.duplicate();
     const callback = new CallbackObject((notification) => this.#onNotification(notification));
-    // koffi's relay of the service's calls does not hold the event loop: this does, while attached.
-    const keepAlive = setInterval(() => undefined, 0x7fffffff);
-    this.#attached = { job, callback, keepAlive };
+    keepAlive.acquire();
+    this.#attached = { job, callback };
     await job.setNotifyFlags(flags);
     this.#flags = flags;
     await job.setNotifyInterface(callback);
@@ -235,7 +252,7 @@ export class JobHub {
     this.#lastState = undefined;
     this.#lastProgress = undefined;
     this.#stopPolling();
-    clearInterval(attached.keepAlive);
+    keepAlive.release();
     attached.callback.detach();
     try {
       if (supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
