@@ -13,6 +13,8 @@ import {
   state$,
   transferred$,
   fileTransferred$,
+  liveCallbackObjects,
+  type ErrorEvent,
   type JobEvent,
   type JobState,
 } from '../src/index.js';
@@ -224,8 +226,8 @@ describe('jobEvents$ and friends on the loopback service', () => {
   });
 });
 
-describe('the state backstop, where the service stays silent (as Wine does)', () => {
-  const h = useLoopback({ neverCalls: ['error', 'modification'] });
+describe('the state backstop, where the service stays silent and lacks error counts (as Wine does)', () => {
+  const h = useLoopback({ neverCalls: ['error', 'modification'], errorCountNotImplemented: true, keepsCallbackOfFinishedJobs: true });
 
   afterEach(async () => {
     await whenHubsIdle();
@@ -241,6 +243,42 @@ describe('the state backstop, where the service stays silent (as Wine does)', ()
     expect(event).toMatchObject({ source: 'backstop', transient: false, error: { code: 'BG_E_HTTP_ERROR_404', hresult: 0x80190194 } });
     expect(h.service.notifier.stats.calls.error).toBe(0);
     await job.cancel();
+    await job.release();
+  });
+
+  test('without error counts, each stay in ERROR is one error: a retry that fails again is reported again', async () => {
+    const job = await h.bits.createJob({ displayName: 'twice', files: [{ url: h.server.url('/status/500'), localPath: h.local('x.bin') }] });
+    await job.setNoProgressTimeout(0);
+    const events: ErrorEvent[] = [];
+    const subscription = error$(job, { pollInterval: 2 }).subscribe((e) => events.push(e));
+    await whenHubsIdle();
+    await job.resume();
+    await until(() => events.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // several polls of the same ERROR
+    expect(events).toHaveLength(1);
+    await job.resume();
+    await until(() => events.length === 2);
+    expect(events.map((e) => e.error.code)).toEqual(['BG_E_HTTP_ERROR_500', 'BG_E_HTTP_ERROR_500']);
+    subscription.unsubscribe();
+    await job.cancel();
+    await job.release();
+  });
+
+  test('completing or cancelling a watched job clears our callback first, while the service still accepts it', async () => {
+    const job = await h.bits.createJob({ displayName: 'clear-first', files: [{ url: h.server.url('/slow/c?size=100000&chunk=1000&delay=5'), localPath: h.local('c.bin') }] });
+    const states = state$(job, { pollInterval: 5 }).subscribe();
+    await whenHubsIdle();
+    await job.resume();
+    await until(async () => (await job.getProgress()).bytesTransferred > 0);
+    expect(h.service.notifyTarget(job.id)).toBeDefined();
+    const before = liveCallbackObjects();
+    await job.cancel();
+    const log = h.service.callLog;
+    expect(log.lastIndexOf('IBackgroundCopyJob::SetNotifyInterface')).toBeLessThan(log.lastIndexOf('IBackgroundCopyJob::Cancel'));
+    expect(h.service.notifyTarget(job.id)).toBeUndefined(); // the service, which keeps callbacks of finished jobs, holds none
+    states.unsubscribe();
+    await whenHubsIdle();
+    expect(liveCallbackObjects()).toBe(before - 1);
     await job.release();
   });
 

@@ -200,6 +200,22 @@ export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, l
 }
 
 /**
+ * Hooks run before this process completes or cancels a job, keyed by job id. Whoever registered a
+ * callback for the job (its hub) clears the registration here, while the service still accepts
+ * SetNotifyInterface(NULL): a job that left the queue refuses it with BG_E_INVALID_STATE, and the
+ * service then holds our callback object, past our process's exit (Wine's BITS crashes on it).
+ */
+const beforeLeavingQueue = new Map<Guid, () => Promise<void>>();
+
+/** Registers the hook for a job (one per job); the returned function removes it. */
+export function onBeforeLeavingQueue(id: Guid, hook: () => Promise<void>): () => void {
+  beforeLeavingQueue.set(id, hook);
+  return () => {
+    if (beforeLeavingQueue.get(id) === hook) beforeLeavingQueue.delete(id);
+  };
+}
+
+/**
  * One reference to a BITS (or Delivery Optimization) job. Every method is a call into the service on
  * a worker thread. `release()` gives the reference back; it never cancels or completes the job.
  */
@@ -308,11 +324,15 @@ export class BitsJob {
 
   /** Cancels the job and deletes its temporary files (BG_S_UNABLE_TO_DELETE_FILES is a result, not an error). */
   async cancel(): Promise<JobActionResult> {
+    this.#ptr.address('Cancel');
+    await beforeLeavingQueue.get(this.id)?.();
     return actionResult(await this.#ptr.call('Cancel'));
   }
 
   /** Makes the transferred files appear at their local names and ends the job. */
   async complete(): Promise<CompleteResult> {
+    this.#ptr.address('Complete');
+    await beforeLeavingQueue.get(this.id)?.();
     const hresult = await this.#ptr.call('Complete');
     return {
       ...actionResult(hresult),

@@ -4,8 +4,8 @@ import { CallbackObject, type Notification } from '../com/callback-object.js';
 import { NotifyFlags, type JobState } from '../com/enums.js';
 import { ComError, InvalidArgumentError, ReleasedError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
-import { BG_E_ERROR_INFORMATION_UNAVAILABLE, hresultName, hresultMessage } from '../com/hresult.js';
-import type { BitsJob, JobErrorInfo, JobProgress } from '../com/job.js';
+import { BG_E_ERROR_INFORMATION_UNAVAILABLE, E_NOTIMPL, hresultName, hresultMessage } from '../com/hresult.js';
+import { onBeforeLeavingQueue, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
 import {
   NOTIFY_FLAG_OF,
   POLLED_INTERESTS,
@@ -79,6 +79,21 @@ const NO_ERROR_INFORMATION: JobErrorInfo = {
 
 const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transientError'];
 
+/** The service's error count, or undefined where it has none (Wine answers E_NOTIMPL). */
+async function errorCount(job: BitsJob): Promise<number | undefined> {
+  try {
+    return await job.getErrorCount();
+  } catch (error) {
+    if (error instanceof ComError && error.hresult === E_NOTIMPL) return undefined;
+    throw error;
+  }
+}
+
+/** Dedupe key of an error event: per error count where there is one, else per stay in the error state. */
+function errorKey(transient: boolean, count: number | undefined): string {
+  return `${transient ? 'transientError' : 'error'}:${count ?? 'this-transition'}`;
+}
+
 /**
  * koffi's relay of the service's calls does not hold the event loop, so a script waiting for a
  * notification would exit. One ref'd timer holds the process while any hub is attached.
@@ -107,9 +122,9 @@ export class JobHub {
 
   readonly #registrations = new Set<Registration>();
   /** The hub's own reference to the job and its callback object, while attached. */
-  #attached: { job: BitsJob; callback: CallbackObject } | undefined;
+  #attached: { job: BitsJob; callback: CallbackObject; registered: boolean; unhook: () => void } | undefined;
   #flags: number | undefined;
-  /** Terminal events already emitted: `transferred`, `error:<count>`, `transientError:<count>`. */
+  /** Terminal events already emitted: `transferred`, and errors by {@link errorKey}. */
   readonly #emitted = new Set<string>();
   #lastState: JobState | undefined;
   #lastProgress: JobProgress | undefined;
@@ -232,10 +247,13 @@ export class JobHub {
     const job = await source.duplicate();
     const callback = new CallbackObject((notification) => this.#onNotification(notification));
     keepAlive.acquire();
-    this.#attached = { job, callback };
+    const unhook = onBeforeLeavingQueue(this.id, () => this.#onChain(() => this.#unregister()));
+    const attached = { job, callback, registered: false, unhook };
+    this.#attached = attached;
     await job.setNotifyFlags(flags);
     this.#flags = flags;
     await job.setNotifyInterface(callback);
+    attached.registered = true;
     // Nothing missed: a job that finished before we listened is reported now, as a replay.
     const state = await job.getState();
     this.#remember(state, undefined);
@@ -253,17 +271,43 @@ export class JobHub {
     this.#lastProgress = undefined;
     this.#stopPolling();
     keepAlive.release();
+    attached.unhook();
     attached.callback.detach();
     try {
       if (supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
-      await attached.job.setNotifyInterface(null);
+      if (attached.registered) await attached.job.setNotifyInterface(null);
     } catch (error) {
-      // A job that already left the queue (completed, cancelled) has nothing to clear.
+      // A job that left the queue behind our back (another process, the service) has nothing to clear.
       if (!(error instanceof ComError)) throw error;
     } finally {
       attached.callback.dispose();
       await attached.job.release();
     }
+  }
+
+  /**
+   * The job is about to be completed or cancelled by this process: clear our registration while the
+   * service still accepts it. Subscribers stay; the backstop (state, errors) keeps watching.
+   */
+  async #unregister(): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined || !attached.registered) return;
+    attached.registered = false;
+    attached.callback.detach();
+    await attached.job.setNotifyInterface(null);
+  }
+
+  /** Runs `task` on the hub's chain and resolves once it ran (a failure there is the hub's, as always). */
+  #onChain(task: () => Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      this.#enqueue(async () => {
+        try {
+          await task();
+        } finally {
+          resolve();
+        }
+      });
+    });
   }
 
   /** Called inside the native call: only queue the work, so the service's thread is let go at once. */
@@ -290,8 +334,7 @@ export class JobHub {
         const { error } = notification;
         try {
           const info = error === undefined ? NO_ERROR_INFORMATION : await attached.job.readNotifiedError(error);
-          const count = await attached.job.getErrorCount();
-          this.#emitError(info, false, count, 'callback');
+          this.#emitError(info, false, await errorCount(attached.job), 'callback');
         } finally {
           await error?.release();
         }
@@ -331,6 +374,9 @@ export class JobHub {
       this.#emitted.delete('transferred');
       this.lastTerminal = undefined;
     }
+    // Without an error count, leaving an error state is what makes the next error a new one.
+    if (state !== 'error') this.#emitted.delete(errorKey(false, undefined));
+    if (state !== 'transientError') this.#emitted.delete(errorKey(true, undefined));
     this.#lastState = state;
     if (progress !== undefined) this.#lastProgress = progress;
   }
@@ -341,8 +387,8 @@ export class JobHub {
     if (state === 'transferred') {
       this.#emitTransferred(source);
     } else if ((state === 'error' || state === 'transientError') && this.#wants('error')) {
-      const count = await attached.job.getErrorCount();
-      if (this.#emitted.has(`${state}:${count}`)) return;
+      const count = await errorCount(attached.job);
+      if (this.#emitted.has(errorKey(state === 'transientError', count))) return;
       const info = (await attached.job.getError()) ?? NO_ERROR_INFORMATION;
       this.#emitError(info, state === 'transientError', count, source);
     }
@@ -357,8 +403,8 @@ export class JobHub {
   }
 
   /** Exactly once per error: the service's error count tells one failure from a replay of it. */
-  #emitError(error: JobErrorInfo, transient: boolean, count: number, source: EventSource): void {
-    const key = `${transient ? 'transientError' : 'error'}:${count}`;
+  #emitError(error: JobErrorInfo, transient: boolean, count: number | undefined, source: EventSource): void {
+    const key = errorKey(transient, count);
     if (this.#emitted.has(key)) return;
     this.#emitted.add(key);
     const event: ErrorEvent = { type: 'error', jobId: this.id, source, error, transient };

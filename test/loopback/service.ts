@@ -67,12 +67,18 @@ export interface LoopbackOptions extends NotifierOptions {
   readonly errorDescriptionFails: boolean;
   /** Notifications the service never calls, whatever the flags (Wine calls neither JobError nor JobModification). */
   readonly neverCalls: ReadonlyArray<'error' | 'modification'>;
+  /** GetErrorCount answers E_NOTIMPL (as on Wine 8). */
+  readonly errorCountNotImplemented: boolean;
+  /** A completed or cancelled job keeps holding its callback (as on Wine 8, which refuses SetNotifyInterface on it). */
+  readonly keepsCallbackOfFinishedJobs: boolean;
 }
 
 const DEFAULTS: LoopbackOptions = {
   secondMs: 1,
   errorDescriptionFails: false,
   neverCalls: [],
+  errorCountNotImplemented: false,
+  keepsCallbackOfFinishedJobs: false,
   maxConcurrent: 4,
   retryMs: 10,
   replayTerminal: 0,
@@ -137,6 +143,8 @@ export class LoopbackService {
   /** Faults a test can switch on at any time. */
   readonly faults: Faults = { disconnects: 0, unableToDeleteFiles: false };
   readonly #calls = new Map<string, number>();
+  /** Every counted call in order, e.g. `IBackgroundCopyJob::Cancel`. */
+  readonly callLog: string[] = [];
   readonly #jobs = new Map<Guid, JobEntry>();
   /** Every job ever created, including those that left the queue, for settling and inspection. */
   readonly #history: JobEntry[] = [];
@@ -246,6 +254,7 @@ export class LoopbackService {
   #count(iface: ComInterface, method: string): void {
     const key = `${iface.name}::${method}`;
     this.#calls.set(key, (this.#calls.get(key) ?? 0) + 1);
+    this.callLog.push(key);
   }
 
   /** Wraps handlers so each call is counted. */
@@ -312,7 +321,7 @@ export class LoopbackService {
       transferred: () => this.#notify(entry, 'transferred'),
       error: () => this.#notify(entry, 'error'),
       removed: () => {
-        this.#setTarget(entry, undefined);
+        if (!this.options.keepsCallbackOfFinishedJobs) this.#setTarget(entry, undefined);
         if (this.#jobs.get(entry.model.id) === entry) {
           this.#jobs.delete(entry.model.id);
           // The queue's own reference goes when the job leaves it; callers' references stay valid.
@@ -513,7 +522,7 @@ export class LoopbackService {
           return S_OK;
         },
         GetNoProgressTimeout: (out: Pointer | null) => uint(out, model.noProgressTimeout),
-        GetErrorCount: (out: Pointer | null) => uint(out, model.errorCount),
+        GetErrorCount: (out: Pointer | null) => (this.options.errorCountNotImplemented ? E_NOTIMPL : uint(out, model.errorCount)),
         SetProxySettings: (usage: number, list: string | null, bypass: string | null) => {
           if (usage < 0 || usage > 3 || (usage === 2 && list === null)) return E_INVALIDARG;
           model.proxy = { usage, list: list ?? '', bypass: bypass ?? '' };

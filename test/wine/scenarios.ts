@@ -1,0 +1,211 @@
+/**
+ * The end-to-end scenarios, run by a Windows build of Node.js under Wine against Wine's own BITS
+ * service (see wine.e2e.ts, which drives this file). It uses only the public API of the packed
+ * library, as an application would.
+ *
+ * Usage: node.exe scenarios.ts <scenario>; the environment gives RXB_RESULT (where to write the
+ * JSON result: Windows Node's stdout to a pipe fails under Wine), RXB_ORIGIN (the Linux-side HTTP
+ * server), RXB_DIR (a work folder, as a Windows path) and, for some scenarios, RXB_ARG.
+ *
+ * The process must end by itself: nothing here calls process.exit. Node runs this file with type
+ * stripping (22.18+), so it sticks to erasable TypeScript.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { filter, firstValueFrom, lastValueFrom, take } from 'rxjs';
+import {
+  BitsJobError,
+  completeWhenTransferred,
+  connect,
+  error$,
+  failOnJobError,
+  jobEvents$,
+  liveCallbackObjects,
+  liveHubs,
+  referenceStats,
+  state$,
+  transferred$,
+  whenHubsIdle,
+  type BitsJob,
+  type BitsManager,
+} from 'rx-bits';
+
+const { RXB_RESULT: resultPath = '', RXB_ORIGIN: origin = '', RXB_DIR: dir = '', RXB_ARG: arg = '' } = process.env;
+const local = (name: string): string => path.win32.join(dir, name);
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const poll = { pollInterval: 100 };
+
+/** Downloads with the operators, as an app would: fail on a job error, complete on transferred. */
+async function download(job: BitsJob): Promise<unknown> {
+  const done = lastValueFrom(jobEvents$(job, ['transferred', 'error'], poll).pipe(failOnJobError(), completeWhenTransferred(job)));
+  await job.resume();
+  return done;
+}
+
+/** The typed error a failing job surfaces through the backstop (Wine never calls JobError). */
+async function failure(job: BitsJob): Promise<Record<string, unknown>> {
+  const event = firstValueFrom(error$(job, poll));
+  await job.resume();
+  const { source, transient, error } = await event;
+  const cancel = await job.cancel();
+  return { source, transient, code: error.code, hresult: error.hresult, context: error.context, cancel: cancel.code };
+}
+
+const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, unknown>>> = {
+  async 'http-download'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: http', files: [{ url: `${origin}/files/http?size=300000`, localPath: local('http.bin') }] });
+    const result = await download(job);
+    await job.release();
+    return { result, sha256: sha256(local('http.bin')) };
+  },
+
+  async 'local-file'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: local', files: [{ url: local('source.bin'), localPath: local('copy.bin') }] });
+    const result = await download(job);
+    await job.release();
+    return { result, sha256: sha256(local('copy.bin')) };
+  },
+
+  async 'http-404'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: 404', files: [{ url: `${origin}/status/404`, localPath: local('404.bin') }] });
+    const found = await failure(job);
+    const typed = await lastValueFrom(jobEvents$(job, ['error']).pipe(failOnJobError(), take(1))).catch((e: unknown) => e);
+    await job.release();
+    return { ...found, replayedAsBitsJobError: typed instanceof BitsJobError && typed.code === 'BG_E_HTTP_ERROR_404' };
+  },
+
+  async 'refused-connection'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: refused', files: [{ url: `http://127.0.0.1:${arg}/nothing`, localPath: local('refused.bin') }] });
+    const found = await failure(job);
+    await job.release();
+    return found;
+  },
+
+  async 'flags-follow-subscriptions'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: flags' });
+    const seen: Record<string, unknown> = { initial: await job.getNotifyFlags() };
+    const a = transferred$(job).subscribe();
+    const b = error$(job).subscribe();
+    await whenHubsIdle();
+    seen.both = await job.getNotifyFlags();
+    seen.attached = await job.hasNotifyInterface();
+    b.unsubscribe();
+    await whenHubsIdle();
+    seen.transferredOnly = await job.getNotifyFlags();
+    a.unsubscribe();
+    await whenHubsIdle();
+    seen.afterDetach = await job.getNotifyFlags();
+    seen.attachedAfterDetach = await job.hasNotifyInterface();
+    await job.cancel();
+    await job.release();
+    return seen;
+  },
+
+  async 'cancel-while-transferring'(bits) {
+    const job = await bits.createJob({
+      displayName: 'rx-bits e2e: cancel',
+      files: [{ url: `${origin}/slow/cancel?size=2000000&chunk=2000&delay=20`, localPath: local('cancel.bin') }],
+    });
+    const transferring = firstValueFrom(state$(job, poll).pipe(filter((s) => s === 'transferring')));
+    await job.resume();
+    await transferring;
+    const cancel = await job.cancel();
+    const state = await job.getState();
+    await job.release();
+    return { cancel: cancel.code, state };
+  },
+
+  async 'complete-and-cancel-inside-handler'(bits) {
+    const make = (name: string) => bits.createJob({ displayName: `rx-bits e2e: ${name}`, files: [{ url: `${origin}/files/${name}?size=1000`, localPath: local(`${name}.bin`) }] });
+    const [completing, cancelling] = await Promise.all([make('inside-complete'), make('inside-cancel')]);
+    const results: Record<string, unknown> = {};
+    const handled = (job: BitsJob, act: () => Promise<unknown>, key: string) =>
+      new Promise<void>((resolve, reject) => {
+        transferred$(job)
+          .pipe(take(1))
+          .subscribe(() => {
+            act().then((value) => {
+              results[key] = value;
+              resolve();
+            }, reject);
+          });
+      });
+    const both = Promise.all([
+      handled(completing, async () => (await completing.complete()).code, 'complete'),
+      handled(cancelling, async () => (await cancelling.cancel()).code, 'cancel'),
+    ]);
+    await whenHubsIdle();
+    await Promise.all([completing.resume(), cancelling.resume()]);
+    await both;
+    results.states = [await completing.getState(), await cancelling.getState()];
+    await Promise.all([completing.release(), cancelling.release()]);
+    return results;
+  },
+
+  async 'fifty-jobs'(bits) {
+    const jobs = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        bits.createJob({ displayName: `rx-bits e2e: fifty ${i}`, files: [{ url: `${origin}/files/fifty-${i}?size=5000`, localPath: local(`fifty-${i}.bin`) }] }),
+      ),
+    );
+    const results = await Promise.all(jobs.map((job) => download(job)));
+    await Promise.all(jobs.map((job) => job.release()));
+    const hashes = new Set(jobs.map((_, i) => sha256(local(`fifty-${i}.bin`))));
+    return { completed: results.length, distinctHashes: hashes.size };
+  },
+
+  /** First process: creates and starts a job, then ends without waiting for it. */
+  async 'reattach-create'(bits) {
+    const job = await bits.createJob({
+      displayName: `rx-bits e2e: reattach ${arg}`,
+      files: [{ url: `${origin}/slow/reattach?size=20000&chunk=2000&delay=50`, localPath: local('reattach.bin') }],
+    });
+    await job.resume();
+    const id = job.id;
+    await job.release();
+    return { id };
+  },
+
+  /** Second process: finds the job by its display-name prefix and waits for it (a replay if it already finished). */
+  async 'reattach-resume'(bits) {
+    let found: BitsJob | undefined;
+    for await (const job of bits.jobs({ displayNamePrefix: `rx-bits e2e: reattach ${arg}` })) {
+      if (found === undefined) found = job;
+      else await job.release();
+    }
+    if (found === undefined) throw new Error('the job of the first process was not found');
+    const event = await firstValueFrom(transferred$(found));
+    const completed = await found.complete();
+    await found.release();
+    return { id: found.id, source: event.source, complete: completed.code, sha256: sha256(local('reattach.bin')) };
+  },
+};
+
+async function main(): Promise<void> {
+  const name = process.argv[2] ?? '';
+  const scenario = scenarios[name];
+  const result: Record<string, unknown> = { scenario: name };
+  try {
+    if (scenario === undefined) throw new Error(`unknown scenario '${name}'`);
+    const bits = await connect();
+    try {
+      result.details = await scenario(bits);
+    } finally {
+      await bits.release();
+    }
+    await whenHubsIdle();
+    // Wine's service drops its reference to our callback objects through RPC, a moment later.
+    for (let i = 0; i < 100 && liveCallbackObjects() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    result.ok = true;
+  } catch (error) {
+    result.ok = false;
+    result.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  }
+  result.references = referenceStats();
+  result.callbackObjects = liveCallbackObjects();
+  result.hubs = liveHubs();
+  writeFileSync(resultPath, JSON.stringify(result, null, 2));
+}
+
+void main();

@@ -1,0 +1,162 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { closedPort, content, startTestServer, type TestServer } from '../support/http-server.js';
+
+/**
+ * The end-to-end suite: the packed library, in a Windows build of Node.js under Wine, against Wine's
+ * own BITS service (qmgr, in svchost.exe: a separate process, so every call is really marshalled).
+ * Each scenario is a Windows process of its own (scenarios.ts) that writes its result to a file;
+ * this side serves HTTP from 127.0.0.1 and checks what came back.
+ */
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '..', '..');
+const toWindows = (linuxPath: string): string => `Z:${linuxPath.replaceAll('/', '\\')}`;
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+interface Wine {
+  WINE: string;
+  WINESERVER: string;
+  WINEPREFIX: string;
+  NODE_EXE: string;
+}
+
+interface ScenarioResult {
+  ok: boolean;
+  error?: string;
+  details?: Record<string, unknown>;
+  references: { live: number; leaked: number };
+  callbackObjects: number;
+  hubs: number;
+}
+
+let wine: Wine;
+let env: NodeJS.ProcessEnv;
+let app: string;
+let work: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  const { stdout } = await run('bash', [path.join(root, 'scripts', 'wine-setup.sh')], { cwd: root, maxBuffer: 1 << 20 });
+  wine = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=', 2) as [string, string])) as unknown as Wine;
+  env = { ...process.env, WINEPREFIX: wine.WINEPREFIX, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', DISPLAY: '' };
+
+  // The library as it is published, with koffi's Windows build: what an app on Windows would install.
+  app = path.join(root, '.cache', 'wine', 'app');
+  await rm(app, { recursive: true, force: true });
+  await mkdir(app, { recursive: true });
+  const { stdout: packed } = await run('npm', ['pack', '--json', '--pack-destination', app], { cwd: root, maxBuffer: 1 << 24 });
+  const [{ filename }] = JSON.parse(packed) as [{ filename: string }];
+  // The koffi this checkout was tested with (its package.json is not in koffi's exports map).
+  const koffi = (JSON.parse(await readFile(path.join(root, 'node_modules', 'koffi', 'package.json'), 'utf8')) as { version: string }).version;
+  await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'rx-bits-e2e', private: true, type: 'module' }));
+  await run(
+    'npm',
+    ['install', '--os=win32', '--cpu=x64', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', path.join(app, filename), `koffi@${koffi}`, 'rxjs@^7.8.0'],
+    { cwd: app, maxBuffer: 1 << 24 },
+  );
+  await copyFile(path.join(import.meta.dirname, 'scenarios.ts'), path.join(app, 'scenarios.ts'));
+
+  work = await mkdtemp(path.join(tmpdir(), 'rx-bits-wine-'));
+  await writeFile(path.join(work, 'source.bin'), content(123_456));
+  server = await startTestServer();
+  // Keep Wine's service (and its jobs) alive between the scenarios' processes, for re-attaching.
+  // wineserver daemonizes: with our pipes it would hold them open, so it gets none.
+  await exited(spawn('timeout', ['10', wine.WINESERVER, '-p'], { env, stdio: 'ignore' }));
+}, 600_000);
+
+afterAll(async () => {
+  await server?.close();
+  if (wine !== undefined) await run('timeout', ['30', wine.WINESERVER, '-k'], { env }).catch(() => undefined); // exit 1: none running
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+}, 60_000);
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Runs one scenario in its own Windows process; the process must end by itself. */
+async function scenario(name: string, arg = ''): Promise<ScenarioResult> {
+  const resultFile = path.join(work, `${name}.json`);
+  const logFile = path.join(work, `${name}.log`);
+  const log = await open(logFile, 'w');
+  const { code, signal } = await exited(
+    spawn('timeout', ['120', wine.WINE, wine.NODE_EXE, 'scenarios.ts', name], {
+      cwd: app,
+      env: { ...env, RXB_RESULT: toWindows(resultFile), RXB_ORIGIN: server.origin, RXB_DIR: toWindows(work), RXB_ARG: arg },
+      // Windows Node cannot write to a pipe under Wine (EBADF): its output goes to a file.
+      stdio: ['ignore', log.fd, log.fd],
+    }),
+  );
+  await log.close();
+  const result = JSON.parse(await readFile(resultFile, 'utf8').catch(() => '{"ok":false,"error":"no result written"}')) as ScenarioResult;
+  const output = await readFile(logFile, 'utf8');
+  expect(result.error ?? '', `${name} failed\n${output}`).toBe('');
+  expect(result.ok).toBe(true);
+  expect({ code, signal }, `${name} did not exit by itself (124 is the hang guard's)`).toEqual({ code: 0, signal: null });
+  expect(result.references, 'references owned or finalizer-released at the end').toEqual({ live: 0, leaked: 0 });
+  expect(result.callbackObjects, 'callback objects still allocated').toBe(0);
+  expect(result.hubs).toBe(0);
+  return result;
+}
+
+describe('rx-bits against Wine’s BITS', () => {
+  test('an HTTP download, completed by completeWhenTransferred, has the served bytes', async () => {
+    const { details } = await scenario('http-download');
+    expect(details?.sha256).toBe(sha256(content(300_000)));
+    expect(details?.result).toMatchObject({ code: 'S_OK', partial: false, files: [{ completed: true }] });
+  });
+
+  test('a local-file job copies the file', async () => {
+    const { details } = await scenario('local-file');
+    expect(details?.sha256).toBe(sha256(content(123_456)));
+  });
+
+  test('a 404 surfaces through the backstop as a typed error with its HRESULT and context', async () => {
+    const { details } = await scenario('http-404');
+    expect(details).toMatchObject({ source: 'backstop', transient: false, code: 'BG_E_HTTP_ERROR_404', hresult: 0x80190194, context: 'remoteFile' });
+    expect(details?.replayedAsBitsJobError).toBe(true);
+  });
+
+  test('a refused connection surfaces as an error even though Wine gives no error information', async () => {
+    const { details } = await scenario('refused-connection', String(await closedPort()));
+    expect(details).toMatchObject({ source: 'backstop', code: 'BG_E_ERROR_INFORMATION_UNAVAILABLE' });
+  });
+
+  test('notify flags follow subscriptions, and unsubscribing detaches', async () => {
+    const { details } = await scenario('flags-follow-subscriptions');
+    expect(details).toEqual({ initial: 0x3, both: 0x3, attached: true, transferredOnly: 0x1, afterDetach: 0x4, attachedAfterDetach: false });
+  });
+
+  test('cancel while transferring', async () => {
+    const { details } = await scenario('cancel-while-transferring');
+    expect(details?.state).toBe('cancelled');
+  });
+
+  test('complete and cancel from inside a transferred handler do not deadlock', async () => {
+    const { details } = await scenario('complete-and-cancel-inside-handler');
+    expect(details).toMatchObject({ complete: 'S_OK', states: ['acknowledged', 'cancelled'] });
+  });
+
+  test('fifty jobs at once', async () => {
+    const { details } = await scenario('fifty-jobs');
+    expect(details).toEqual({ completed: 50, distinctHashes: 1 });
+  });
+
+  test('a second process re-attaches to a job the first created and gets its transferred', async () => {
+    const nonce = `${Date.now()}`;
+    const first = await scenario('reattach-create', nonce);
+    const second = await scenario('reattach-resume', nonce);
+    expect(second.details?.id).toBe(first.details?.id);
+    expect(['replay', 'callback']).toContain(second.details?.source);
+    expect(second.details?.sha256).toBe(sha256(content(20_000)));
+  });
+});
