@@ -198,9 +198,9 @@ describe('jobEvents$ and friends on the loopback service', () => {
 
   test('detachDelay keeps the hub attached across a quick re-subscribe', async () => {
     const job = await h.bits.createJob({ displayName: 'churn' });
-    transferred$(job, { detachDelay: 50 }).subscribe().unsubscribe();
+    transferred$(job, { detachDelay: 2000 }).subscribe().unsubscribe();
     await whenHubsIdle();
-    const again = transferred$(job, { detachDelay: 50 }).subscribe();
+    const again = transferred$(job, { detachDelay: 2000 }).subscribe();
     await whenHubsIdle();
     expect(h.service.calls('IBackgroundCopyJob::SetNotifyInterface')).toBe(1);
     again.unsubscribe();

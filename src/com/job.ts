@@ -200,18 +200,26 @@ export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, l
 }
 
 /**
- * Hooks run before this process completes or cancels a job, keyed by job id. Whoever registered a
- * callback for the job (its hub) clears the registration here, while the service still accepts
- * SetNotifyInterface(NULL): a job that left the queue refuses it with BG_E_INVALID_STATE, and the
- * service then holds our callback object, past our process's exit (Wine's BITS crashes on it).
+ * What whoever watches a job (its hub) must hear of this process's own calls on it, keyed by job id.
+ * - `beforeLeavingQueue`, before Complete/Cancel: clear the callback registration while the service
+ *   still accepts SetNotifyInterface(NULL). A job that left the queue refuses it with
+ *   BG_E_INVALID_STATE, and the service then holds our callback past our exit (Wine's crashes on it).
+ * - `resume`, around the Resume call: a new attempt begins, so its terminal event is a new one even
+ *   where the service cannot say so (Wine has no error count). The watcher makes the call itself, in
+ *   order with its own reads of the job, so none of them can mistake the old attempt for the new.
  */
-const beforeLeavingQueue = new Map<Guid, () => Promise<void>>();
+export interface JobWatcher {
+  beforeLeavingQueue(): Promise<void>;
+  resume(call: () => Promise<unknown>): Promise<void>;
+}
 
-/** Registers the hook for a job (one per job); the returned function removes it. */
-export function onBeforeLeavingQueue(id: Guid, hook: () => Promise<void>): () => void {
-  beforeLeavingQueue.set(id, hook);
+const watchers = new Map<Guid, JobWatcher>();
+
+/** Registers the watcher of a job (one per job); the returned function removes it. */
+export function watchJob(id: Guid, watcher: JobWatcher): () => void {
+  watchers.set(id, watcher);
   return () => {
-    if (beforeLeavingQueue.get(id) === hook) beforeLeavingQueue.delete(id);
+    if (watchers.get(id) === watcher) watchers.delete(id);
   };
 }
 
@@ -315,7 +323,10 @@ export class BitsJob {
 
   /** Starts or restarts the transfer; from ERROR or TRANSIENT_ERROR it retries at once. */
   async resume(): Promise<void> {
-    await this.#ptr.call('Resume');
+    const call = () => this.#ptr.call('Resume');
+    const watcher = watchers.get(this.id);
+    if (watcher === undefined) await call();
+    else await watcher.resume(call);
   }
 
   async suspend(): Promise<void> {
@@ -325,14 +336,14 @@ export class BitsJob {
   /** Cancels the job and deletes its temporary files (BG_S_UNABLE_TO_DELETE_FILES is a result, not an error). */
   async cancel(): Promise<JobActionResult> {
     this.#ptr.address('Cancel');
-    await beforeLeavingQueue.get(this.id)?.();
+    await watchers.get(this.id)?.beforeLeavingQueue();
     return actionResult(await this.#ptr.call('Cancel'));
   }
 
   /** Makes the transferred files appear at their local names and ends the job. */
   async complete(): Promise<CompleteResult> {
     this.#ptr.address('Complete');
-    await beforeLeavingQueue.get(this.id)?.();
+    await watchers.get(this.id)?.beforeLeavingQueue();
     const hresult = await this.#ptr.call('Complete');
     return {
       ...actionResult(hresult),

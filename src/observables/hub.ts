@@ -5,7 +5,7 @@ import { NotifyFlags, type JobState } from '../com/enums.js';
 import { ComError, InvalidArgumentError, ReleasedError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
 import { BG_E_ERROR_INFORMATION_UNAVAILABLE, E_NOTIMPL, hresultName, hresultMessage } from '../com/hresult.js';
-import { onBeforeLeavingQueue, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
+import { watchJob, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
 import {
   NOTIFY_FLAG_OF,
   POLLED_INTERESTS,
@@ -247,7 +247,14 @@ export class JobHub {
     const job = await source.duplicate();
     const callback = new CallbackObject((notification) => this.#onNotification(notification));
     keepAlive.acquire();
-    const unhook = onBeforeLeavingQueue(this.id, () => this.#onChain(() => this.#unregister()));
+    const unhook = watchJob(this.id, {
+      beforeLeavingQueue: () => this.#onChain(() => this.#unregister()),
+      resume: (call) =>
+        this.#exclusive(async () => {
+          await call();
+          this.#newAttempt();
+        }),
+    });
     const attached = { job, callback, registered: false, unhook };
     this.#attached = attached;
     await job.setNotifyFlags(flags);
@@ -295,6 +302,28 @@ export class JobHub {
     attached.registered = false;
     attached.callback.detach();
     await attached.job.setNotifyInterface(null);
+  }
+
+  /**
+   * This process resumed the job: whatever it ends in next is a new terminal event. Errors keyed by
+   * the service's count stay: a late replay of an old one must not pass for new.
+   */
+  #newAttempt(): void {
+    for (const key of ['transferred', errorKey(false, undefined), errorKey(true, undefined)]) this.#emitted.delete(key);
+    this.lastTerminal = undefined;
+  }
+
+  /** Runs `task` on the hub's chain, in order with everything else, and answers its outcome to the caller. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#enqueue(async () => {
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
   }
 
   /** Runs `task` on the hub's chain and resolves once it ran (a failure there is the hub's, as always). */
