@@ -75,12 +75,14 @@ afterAll(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
   if (wine === undefined) return;
   await run('timeout', ['30', wine.WINESERVER, '-k'], { env }).catch(() => undefined); // exit 1: none running
-  // No Wine process may outlive the suite.
-  const left = await run('pgrep', ['-f', `${wine.WINEPREFIX}|wineserver|\\.exe`]).then(
-    ({ stdout }) => stdout.trim(),
-    () => '',
-  );
-  expect(left, 'Wine processes left behind').toBe('');
+  // No Wine process may outlive the suite; -k signals them, they take a moment to go.
+  const leftBehind = () =>
+    run('pgrep', ['-f', `${wine.WINEPREFIX}|wineserver|\\.exe`]).then(
+      ({ stdout }) => stdout.trim(),
+      () => '', // pgrep exits 1 when nothing matches
+    );
+  for (let i = 0; i < 100 && (await leftBehind()) !== ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await leftBehind(), 'Wine processes left behind').toBe('');
 }, 60_000);
 
 /** Ends every Wine process of the prefix and starts a persistent server again. */
