@@ -112,3 +112,8 @@ export class CallbackObject {
 export function liveCallbackObjects(): number {
   return callbackClass.liveCount;
 }
+
+/** koffi callbacks registered for all callback objects together (one per vtable slot, whatever their number). */
+export function callbackTrampolines(): number {
+  return callbackClass.trampolines;
+}

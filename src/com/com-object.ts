@@ -55,6 +55,11 @@ export class ComClass<M extends string> {
     private readonly options: ComClassOptions,
   ) {}
 
+  /** koffi callbacks this class registered: one per vtable slot once it has an instance, else none. */
+  get trampolines(): number {
+    return this.#vtable === undefined ? 0 : this.iface.methods.length;
+  }
+
   /** Instances not yet freed. */
   get liveCount(): number {
     return this.#instances.size;

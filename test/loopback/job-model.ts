@@ -94,6 +94,8 @@ export class JobModel {
   readonly created = new Date();
   modified = new Date();
   transferCompleted: Date | undefined;
+  /** performance.now() when the job reached TRANSFERRED, for measuring how soon a client notices. */
+  transferredAt: number | undefined;
   proxy = { usage: 0, list: '', bypass: '' };
   readonly owner = 'S-1-5-21-1004336348-1177238915-682003330-1000';
   #abort: AbortController | undefined;
@@ -217,6 +219,7 @@ export class JobModel {
         }
         this.error = undefined;
         this.transferCompleted = new Date();
+        this.transferredAt = performance.now();
         this.#setState(State.TRANSFERRED);
         this.events.transferred(this);
         return;

@@ -1,0 +1,277 @@
+/**
+ * `npm run bench`: what rx-bits costs, measured side by side with a baseline in the same run (so a
+ * noisy machine moves both), on the loopback BITS service. Prints one table of ratios. Never a test:
+ * no assertion here fails a build.
+ */
+import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import koffi from 'koffi';
+import { firstValueFrom, type Subscription } from 'rxjs';
+import { Bench } from 'tinybench';
+import { callbackTrampolines } from '../src/com/callback-object.js';
+import { IBackgroundCopyCallback2 } from '../src/com/interfaces.js';
+import { invokeAsync } from '../src/com/invoke.js';
+import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
+import { connect, jobEvents$, liveCallbackObjects, referenceStats, transferred$, whenHubsIdle, type BitsJob } from '../src/index.js';
+import { LoopbackService } from '../test/loopback/service.js';
+import { startTestServer } from '../test/support/http-server.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+interface Row {
+  readonly metric: string;
+  readonly ours: string;
+  readonly baseline: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+const rows: Row[] = [];
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const memory = () => {
+  gc();
+  const { heapUsed, external, rss } = process.memoryUsage();
+  return { heap: heapUsed + external, rss };
+};
+
+const JobTransferred = IBackgroundCopyCallback2.method('JobTransferred');
+const service = new LoopbackService();
+const server = await startTestServer();
+const bits = await connect({ runtime: service.runtime });
+
+/** The floor: a bare koffi registered callback behind a one-slot vtable, called the way a service calls ours. */
+const floorCallback = koffi.register(() => 0, koffi.pointer(JobTransferred.proto));
+const floorVtable = koffi.alloc('void *', 7) as Pointer;
+koffi.encode(floorVtable, JobTransferred.slot * POINTER_SIZE, 'void *', floorCallback);
+const floorObject = koffi.alloc('void *', 2) as Pointer;
+koffi.encode(floorObject, 0, 'void *', floorVtable);
+
+/** A job with `subscribers` transferred$ subscriptions, attached; resolves each time all of them heard. */
+async function watchedJob(subscribers: number) {
+  const job = await bits.createJob({ displayName: 'bench' });
+  let heard = 0;
+  let wake: () => void = () => undefined;
+  const subscriptions: Subscription[] = Array.from({ length: subscribers }, () =>
+    transferred$(job).subscribe(() => {
+      if (++heard === subscribers) wake();
+    }),
+  );
+  await whenHubsIdle();
+  const target = service.notifyTarget(job.id);
+  if (target === undefined) throw new Error('hub did not attach');
+  return {
+    address: target.address,
+    allHeard: new Promise<void>((resolve) => (wake = resolve)),
+    async dispose(): Promise<void> {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+      await whenHubsIdle();
+      await job.cancel();
+      await job.release();
+    },
+  };
+}
+
+// 1-3. Per-event cost, service-thread hold time, fan-out: a JobTransferred from a worker thread to
+// the subscribers, against the same call into the bare callback.
+{
+  const holds = { ours: [] as number[], floor: [] as number[] };
+  const bench = new Bench({ iterations: 300, time: 0, warmupIterations: 30 });
+  let current: Awaited<ReturnType<typeof watchedJob>> | undefined;
+  const fanOut = [1, 10, 100];
+  for (const subscribers of fanOut) {
+    bench.add(
+      `rx-bits, ${subscribers} subscriber(s)`,
+      async () => {
+        const start = bench.now();
+        await invokeAsync(current!.address, JobTransferred, null);
+        await current!.allHeard;
+        return { overriddenDuration: bench.now() - start };
+      },
+      {
+        beforeEach: async () => {
+          current = await watchedJob(subscribers);
+        },
+        afterEach: async () => {
+          await current!.dispose();
+        },
+      },
+    );
+  }
+  bench.add('floor: bare registered callback', async () => {
+    const start = bench.now();
+    await invokeAsync(floorObject, JobTransferred, null);
+    return { overriddenDuration: bench.now() - start };
+  });
+  await bench.run();
+  // Hold times, interleaved call by call (order alternating), so both see the same machine.
+  for (let i = 0; i < 1000; i++) {
+    const watched = await watchedJob(1);
+    for (const side of i % 2 === 0 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
+      const start = performance.now();
+      await invokeAsync(side === 'ours' ? watched.address : floorObject, JobTransferred, null);
+      holds[side].push(performance.now() - start);
+    }
+    await watched.allHeard;
+    await watched.dispose();
+  }
+  const mean = (name: string) => {
+    const { result } = bench.getTask(name)!;
+    if (!('latency' in result)) throw new Error(`${name} did not complete`);
+    return result.latency.mean;
+  };
+  const ours = mean('rx-bits, 1 subscriber(s)');
+  const floor = mean('floor: bare registered callback');
+  rows.push({
+    metric: '1. per event, worker thread -> subscriber (µs)',
+    ours: `${fmt(ours * 1000)} (${fmt(1000 / ours, 0)}/s)`,
+    baseline: `${fmt(floor * 1000)} (${fmt(1000 / floor, 0)}/s)`,
+    ratio: fmt(ours / floor, 2),
+    target: '<= 1.2',
+    met: ours / floor <= 1.2,
+  });
+  const [p50, p99, f50, f99] = [percentile(holds.ours, 50), percentile(holds.ours, 99), percentile(holds.floor, 50), percentile(holds.floor, 99)];
+  rows.push({
+    metric: '2. service thread held per callback, p50 / p99 (µs)',
+    ours: `${fmt(p50 * 1000)} / ${fmt(p99 * 1000)}`,
+    baseline: `${fmt(f50 * 1000)} / ${fmt(f99 * 1000)}`,
+    ratio: `${fmt(p50 / f50, 2)} / ${fmt(p99 / f99, 2)}`,
+    target: 'p99 <= 1.1',
+    met: p99 / f99 <= 1.1,
+  });
+  for (const subscribers of fanOut) {
+    const perSubscriber = mean(`rx-bits, ${subscribers} subscriber(s)`) / subscribers;
+    rows.push({
+      metric: `3. fan-out ${subscribers}: per event per subscriber (µs)`,
+      ours: fmt(perSubscriber * 1000),
+      baseline: fmt(ours * 1000),
+      ratio: fmt(perSubscriber / ours, 2),
+      target: 'falls with fan-out',
+      met: undefined,
+    });
+  }
+}
+
+// 4. Noticing completion: the callback against polling GetState every 100 ms and every 1 s.
+{
+  const samples = 5;
+  const noticed = async (notice: (job: BitsJob) => Promise<number>): Promise<number[]> =>
+    Promise.all(
+      Array.from({ length: samples }, async (_, i) => {
+        const job = await bits.createJob({ displayName: 'notice', files: [{ url: server.url(`/slow/n${i}?size=${20_000 + i * 7_000}&chunk=1000&delay=10`), localPath: `${os.tmpdir()}/rx-bits-bench-${process.pid}-${i}-${Math.random()}` }] });
+        const at = await notice(job);
+        const lag = at - service.job(job.id)!.transferredAt!;
+        await job.cancel();
+        await job.release();
+        return lag;
+      }),
+    );
+  const polling = (interval: number) => async (job: BitsJob) => {
+    await job.resume();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, interval));
+      if ((await job.getState()) === 'transferred') return performance.now();
+    }
+  };
+  const getStateBefore = { value: 0 };
+  const viaCallback = await noticed(async (job) => {
+    const event = firstValueFrom(transferred$(job));
+    await whenHubsIdle();
+    getStateBefore.value = service.calls('IBackgroundCopyJob::GetState');
+    await job.resume();
+    await event;
+    return performance.now();
+  });
+  const getStateWhileWatching = service.calls('IBackgroundCopyJob::GetState') - getStateBefore.value;
+  const [fast, slow] = await Promise.all([noticed(polling(100)), noticed(polling(1000))]);
+  const avg = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const [cb, p100, p1000] = [avg(viaCallback), avg(fast), avg(slow)];
+  rows.push({ metric: '4. completion noticed after (ms), vs polling 100 ms', ours: fmt(cb, 2), baseline: fmt(p100, 1), ratio: `${fmt(p100 / cb, 0)}x sooner`, target: '-', met: undefined });
+  rows.push({ metric: '4. completion noticed after (ms), vs polling 1 s', ours: fmt(cb, 2), baseline: fmt(p1000, 1), ratio: `${fmt(p1000 / cb, 0)}x sooner`, target: '>= 100x', met: p1000 / cb >= 100 });
+  rows.push({ metric: '4. GetState calls while only transferred$ is observed', ours: String(getStateWhileWatching), baseline: '-', ratio: '-', target: '0', met: getStateWhileWatching === 0 });
+}
+
+// 5. Churn.
+{
+  const job = await bits.createJob({ displayName: 'churn' });
+  const flagsBefore = service.calls('IBackgroundCopyJob::SetNotifyFlags');
+  const many = Array.from({ length: 1000 }, (_, i) => jobEvents$(job, i % 2 ? ['transferred'] : ['error']).subscribe());
+  await whenHubsIdle();
+  const setFlags = service.calls('IBackgroundCopyJob::SetNotifyFlags') - flagsBefore;
+  for (const subscription of many) subscription.unsubscribe();
+  await whenHubsIdle();
+  rows.push({ metric: '5. SetNotifyFlags calls for 1,000 subscriptions in one tick', ours: String(setFlags), baseline: '-', ratio: '-', target: '1', met: setFlags === 1 });
+
+  const keeper = transferred$(job).subscribe();
+  await whenHubsIdle();
+  const cycles = async (count: number) => {
+    for (let batch = 0; batch < count / 1000; batch++) {
+      for (let i = 0; i < 1000; i++) jobEvents$(job, ['error', 'modification']).subscribe().unsubscribe();
+      await whenHubsIdle();
+    }
+  };
+  await cycles(20_000); // warm-up: JIT code and allocator arenas are not growth
+  const before = memory();
+  const callbacksBefore = koffi.stats().callbacks;
+  await cycles(100_000);
+  const after = memory();
+  keeper.unsubscribe();
+  await whenHubsIdle();
+  const heapGrowth = (after.heap - before.heap) / before.heap;
+  const rssGrowth = (after.rss - before.rss) / before.rss;
+  rows.push({ metric: '5. 100,000 subscribe/unsubscribe: heap growth', ours: `${fmt(heapGrowth * 100, 2)} %`, baseline: '-', ratio: '-', target: '< 5 %', met: heapGrowth < 0.05 });
+  rows.push({ metric: '5. 100,000 subscribe/unsubscribe: RSS growth', ours: `${fmt(rssGrowth * 100, 2)} %`, baseline: '-', ratio: '-', target: '< 5 %', met: rssGrowth < 0.05 });
+  const callbacksAfter = koffi.stats().callbacks;
+  rows.push({
+    metric: '5. koffi callbacks: process before / after; rx-bits own',
+    ours: `${callbacksBefore} / ${callbacksAfter}; ${callbackTrampolines()}`,
+    baseline: '-',
+    ratio: '-',
+    target: 'constant, <= 8',
+    met: callbacksBefore === callbacksAfter && callbackTrampolines() <= 8,
+  });
+  await job.cancel();
+  await job.release();
+  rows.push({ metric: '5. live references after', ours: String(referenceStats().live - 1 /* the manager */), baseline: '-', ratio: '-', target: '0', met: referenceStats().live === 1 });
+}
+
+// 6. Scale: 10,000 jobs observed at once.
+{
+  const count = 10_000;
+  const jobs = await Promise.all(Array.from({ length: count }, (_, i) => bits.createJob({ displayName: `scale ${i}` })));
+  const before = memory();
+  const start = performance.now();
+  const subscriptions = jobs.map((job) => transferred$(job).subscribe());
+  await whenHubsIdle();
+  const elapsed = performance.now() - start;
+  const after = memory();
+  const attached = liveCallbackObjects();
+  rows.push({ metric: `6. ${count} jobs observed: attach time per job (ms)`, ours: fmt(elapsed / count, 3), baseline: '-', ratio: '-', target: '-', met: attached >= count ? undefined : false });
+  rows.push({ metric: `6. ${count} jobs observed: memory per job (KiB, heap+external / RSS)`, ours: `${fmt((after.heap - before.heap) / count / 1024, 2)} / ${fmt((after.rss - before.rss) / count / 1024, 2)}`, baseline: '-', ratio: '-', target: '-', met: undefined });
+  for (const subscription of subscriptions) subscription.unsubscribe();
+  await whenHubsIdle();
+  await Promise.all(jobs.map(async (job) => (await job.cancel(), await job.release())));
+}
+
+await bits.release();
+await service.close();
+await server.close();
+koffi.unregister(floorCallback);
+koffi.free(floorVtable);
+koffi.free(floorObject);
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+console.log(`rx-bits benchmarks: node ${process.version}, koffi ${koffi.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} x ${cpu}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB`);
+console.log('');
+const header = ['metric', 'rx-bits', 'baseline (same run)', 'ratio', 'target', 'met'];
+const table = rows.map((r) => [r.metric, r.ours, r.baseline, r.ratio, r.target, r.met === undefined ? '-' : r.met ? 'yes' : 'NO']);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const row of table) console.log(line(row));
