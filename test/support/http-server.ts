@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
  *   /status/<code>                 answers that status
  *   /slow/<name>?size=N&chunk=K&delay=MS   N bytes, K at a time, MS apart
  *   /flaky/<key>?fail=N&status=S&size=M    fails N times with S, then serves M bytes
+ *                                          (slowly, as /slow does, when given chunk and delay)
  */
 export interface TestServer {
   readonly origin: string;
@@ -21,6 +22,23 @@ export function content(size: number): Buffer {
   const bytes = Buffer.alloc(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + 7) & 0xff;
   return bytes;
+}
+
+/** Serves `size` bytes of {@link content}, `chunk` bytes every `delay` ms. */
+function dribble(res: ServerResponse, size: number, chunk: number, delay: number): void {
+  const body = content(size);
+  res.writeHead(200, { 'content-length': size });
+  let offset = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    res.write(body.subarray(offset, offset + chunk));
+    offset += chunk;
+    if (offset >= size) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, delay);
+  res.on('close', () => clearInterval(timer));
 }
 
 export async function startTestServer(): Promise<TestServer> {
@@ -38,27 +56,15 @@ export async function startTestServer(): Promise<TestServer> {
       res.writeHead(Number(name));
       res.end();
     } else if (route === 'slow') {
-      const chunk = Number(url.searchParams.get('chunk') ?? 1024);
-      const delay = Number(url.searchParams.get('delay') ?? 20);
-      const body = content(size);
-      res.writeHead(200, { 'content-length': size });
-      let offset = 0;
-      const timer = setInterval(() => {
-        if (res.destroyed) return clearInterval(timer);
-        res.write(body.subarray(offset, offset + chunk));
-        offset += chunk;
-        if (offset >= size) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, delay);
-      res.on('close', () => clearInterval(timer));
+      dribble(res, size, Number(url.searchParams.get('chunk') ?? 1024), Number(url.searchParams.get('delay') ?? 20));
     } else if (route === 'flaky') {
       const seen = flaky.get(name) ?? 0;
       flaky.set(name, seen + 1);
       if (seen < Number(url.searchParams.get('fail') ?? 1)) {
         res.writeHead(Number(url.searchParams.get('status') ?? 503));
         res.end();
+      } else if (url.searchParams.has('delay')) {
+        dribble(res, size, Number(url.searchParams.get('chunk') ?? 1024), Number(url.searchParams.get('delay')));
       } else {
         res.writeHead(200, { 'content-length': size });
         res.end(content(size));
