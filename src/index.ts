@@ -69,3 +69,5 @@ export { takeUntilFinal } from './operators/take-until-final.js';
 export { progressRatio } from './operators/progress-ratio.js';
 export { transferRate, type TransferRateOptions } from './operators/transfer-rate.js';
 export { eta } from './operators/eta.js';
+export { download, jobPrefix, type DownloadOptions, type DownloadSnapshot } from './app/download.js';
+export { resumePending, type PendingDownload } from './app/resume-pending.js';

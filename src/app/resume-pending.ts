@@ -1,0 +1,46 @@
+import type { Guid } from '../com/guid.js';
+import { connectFor, followDownload, jobPrefix, type DownloadOptions, type DownloadSnapshot } from './download.js';
+import { Observable } from 'rxjs';
+
+/** A download an earlier run of the app left in the service. */
+export interface PendingDownload {
+  readonly jobId: Guid;
+  readonly displayName: string;
+  /**
+   * Follows it to its end like `download()`; a job that finished while the app was closed completes
+   * at once. Subscribe once: the job's reference is given back when that subscription ends. Leaving
+   * never cancels a job found again (it was left to run on purpose).
+   */
+  readonly download$: Observable<DownloadSnapshot>;
+  /** Gives the job's reference back without following it (the job carries on in the service). */
+  release(): Promise<void>;
+}
+
+/**
+ * At app start: finds the jobs an earlier run left behind (display name `<appName>: ...`) and returns
+ * their download Observables. The service does not keep our callbacks across a restart; subscribing
+ * attaches again, and what happened meanwhile is replayed.
+ *
+ * @example
+ * for (const pending of await resumePending({ appName: 'myapp' })) pending.download$.subscribe(render);
+ */
+export async function resumePending(options: DownloadOptions = {}): Promise<PendingDownload[]> {
+  const manager = options.manager ?? (await connectFor(options));
+  const pending: PendingDownload[] = [];
+  try {
+    for await (const job of manager.jobs({ displayNamePrefix: jobPrefix(options.appName ?? 'rx-bits') })) {
+      const [displayName, state] = await Promise.all([job.getDisplayName(), job.getState()]);
+      const download$ = new Observable<DownloadSnapshot>((subscriber) => {
+        const subscription = followDownload(job, { ...options, resume: state === 'suspended' }).subscribe(subscriber);
+        return () => {
+          subscription.unsubscribe();
+          void job.release();
+        };
+      });
+      pending.push({ jobId: job.id, displayName, download$, release: () => job.release() });
+    }
+  } finally {
+    if (options.manager === undefined) await manager.release();
+  }
+  return pending;
+}

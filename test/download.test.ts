@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { lastValueFrom, toArray } from 'rxjs';
+import { afterEach, describe, expect, test } from 'vitest';
+import { BitsJobError, download, resumePending, type DownloadSnapshot } from '../src/index.js';
+import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
+import { content } from './support/http-server.js';
+import { until, useLoopback } from './support/harness.js';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+describe('download() and resumePending() on the loopback service', () => {
+  const h = useLoopback();
+  const opts = () => ({ runtime: h.service.runtime, pollInterval: 5, appName: 'myapp' });
+
+  afterEach(async () => {
+    await whenHubsIdle();
+    await until(() => h.service.references().jobs === 0);
+    expect(liveHubs()).toBe(0);
+  });
+
+  test('downloads, reports progress snapshots, completes the job and ends with the files in place', async () => {
+    const snapshots = await lastValueFrom(download(h.server.url('/slow/d?size=60000&chunk=6000&delay=5'), h.local('d.bin'), opts()).pipe(toArray()));
+    const last = snapshots.at(-1)!;
+    expect(last).toMatchObject({ state: 'acknowledged', bytesTransferred: 60000, bytesTotal: 60000, ratio: 1, eta: 0, attempt: 1 });
+    expect(last.done).toMatchObject({ code: 'S_OK', partial: false, files: [{ localPath: h.local('d.bin'), completed: true }] });
+    expect(snapshots.length).toBeGreaterThan(2);
+    expect(snapshots.every((s) => s.ratio === undefined || (s.ratio >= 0 && s.ratio <= 1))).toBe(true);
+    expect(sha256(await readFile(h.local('d.bin')))).toBe(sha256(content(60000)));
+    expect(h.service.job(last.jobId)?.displayName).toBe('myapp: d.bin');
+  });
+
+  test('a failed attempt is retried (attempt counts up) and the download still completes', async () => {
+    // 503 is transient: the service would retry after MinimumRetryDelay; the nudge resumes it sooner.
+    const job = download(h.server.url('/flaky/r?fail=1&status=503&size=1000'), h.local('r.bin'), { ...opts(), retry: { nudgeTransientAfter: 5 } });
+    const snapshots = await lastValueFrom(job.pipe(toArray()));
+    expect(snapshots.at(-1)).toMatchObject({ attempt: 2, done: { code: 'S_OK' } });
+    expect(h.server.requests('/flaky/r')).toBe(2);
+  });
+
+  test('a permanent failure errors with a BitsJobError and the job is cancelled', async () => {
+    const error = await lastValueFrom(download(h.server.url('/status/404'), h.local('x.bin'), opts())).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BitsJobError);
+    expect(error).toMatchObject({ code: 'BG_E_HTTP_ERROR_404' });
+    await until(() => h.service.queue.length === 0);
+  });
+
+  test('unsubscribing cancels the job; with persist it keeps running, and resumePending picks it up', async () => {
+    const slow = (name: string) => h.server.url(`/slow/${name}?size=40000&chunk=1000&delay=5`);
+    const cancelled = download(slow('c'), h.local('c.bin'), opts()).subscribe();
+    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    cancelled.unsubscribe();
+    await until(() => h.service.queue.length === 0);
+
+    const kept = download(slow('p'), h.local('p.bin'), { ...opts(), persist: true }).subscribe();
+    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    kept.unsubscribe(); // the app goes away; the job does not
+    await whenHubsIdle();
+    expect(h.service.queue).toHaveLength(1);
+
+    // The app starts again: a new connection finds what the last run left.
+    const pending = await resumePending(opts());
+    expect(pending.map((p) => p.displayName)).toEqual(['myapp: p.bin']);
+    const snapshots: DownloadSnapshot[] = await lastValueFrom(pending[0]!.download$.pipe(toArray()));
+    expect(snapshots.at(-1)?.done?.files[0]?.localPath).toBe(h.local('p.bin'));
+    expect(sha256(await readFile(h.local('p.bin')))).toBe(sha256(content(40000)));
+  });
+
+  test('a job that finished while the app was away completes at once on resumePending', async () => {
+    const subscription = download(h.server.url('/slow/f?size=20000&chunk=1000&delay=5'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
+    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    subscription.unsubscribe(); // the app goes away mid-transfer
+    await whenHubsIdle();
+    await until(() => h.service.queue[0]?.state === 6 /* TRANSFERRED, with nobody listening */);
+    const [pending] = await resumePending(opts());
+    const last = await lastValueFrom(pending!.download$);
+    expect(last.done?.code).toBe('S_OK');
+    const others = await resumePending({ ...opts(), appName: 'otherapp' });
+    expect(others).toEqual([]);
+    expect(() => download([], opts())).toThrow(/^files: /);
+  });
+});
