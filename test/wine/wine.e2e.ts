@@ -169,6 +169,24 @@ describe('rx-bits against Wine’s BITS', () => {
     expect(details).toEqual({ completed: 50, distinctHashes: 1 });
   });
 
+  test('the rx-bits CLI downloads a file (get --json) and exits by itself', async () => {
+    const logFile = path.join(work, 'cli.log');
+    const log = await open(logFile, 'w');
+    const { code, signal } = await exited(
+      spawn('timeout', ['120', wine.WINE, wine.NODE_EXE, path.join('node_modules', 'rx-bits', 'dist', 'esm', 'cli', 'bin.js'), 'get', `${server.origin}/files/cli?size=77777`, toWindows(path.join(work, 'cli.bin')), '--json'], {
+        cwd: app,
+        env,
+        stdio: ['ignore', log.fd, log.fd],
+      }),
+    );
+    await log.close();
+    const output = await readFile(logFile, 'utf8');
+    expect({ code, signal }, output).toEqual({ code: 0, signal: null });
+    const last = JSON.parse(output.trim().split('\n').filter((line) => line.startsWith('{')).at(-1) ?? '{}') as { done?: { code: string } };
+    expect(last.done?.code).toBe('S_OK');
+    expect(sha256(await readFile(path.join(work, 'cli.bin')))).toBe(sha256(content(77777)));
+  });
+
   test('a second process re-attaches to a job the first created and gets its transferred', async () => {
     const nonce = `${Date.now()}`;
     const first = await scenario('reattach-create', nonce);

@@ -1,0 +1,120 @@
+import { execFile, spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, test } from 'vitest';
+import { EXIT, main } from '../src/cli/main.js';
+import { whenHubsIdle } from '../src/observables/hub.js';
+import { content } from './support/http-server.js';
+import { until, useLoopback } from './support/harness.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const loopbackCli = path.join(root, 'test', 'support', 'cli-loopback.ts');
+
+/** Runs a command, resolving with its exit code and output whatever the code. */
+function run(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd: root }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+    });
+  });
+}
+const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', loopbackCli, ...args]);
+
+describe('the rx-bits CLI as a child process', () => {
+  afterAll(async () => {
+    for (const name of ['tty', 'json', '404', 'int']) await rm(`/tmp/rx-bits-cli-${process.pid}-${name}.bin`, { force: true });
+  });
+
+  test('on a pseudo-terminal, get draws a progress bar and saves the file', async () => {
+    const file = `/tmp/rx-bits-cli-${process.pid}-tty.bin`;
+    const command = `${process.execPath} --import tsx ${loopbackCli} get '{server}/slow/t?size=100000&chunk=10000&delay=10' ${file}`;
+    const { code, stdout } = await run('script', ['-qec', command, '/dev/null']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\r\[#{30}\] 100% 0\.1 MiB of 0\.1 MiB/);
+    expect(stdout).toMatch(/\[#*\.+\] +\d+%/); // drawn in place while it ran
+    expect(stdout).toContain(`saved ${file}`);
+    expect(await readFile(file)).toEqual(content(100000));
+  });
+
+  test('--json prints one snapshot per line, the last with the completed job', async () => {
+    const { code, stdout } = await cli('get', '{server}/files/j?size=5000', `/tmp/rx-bits-cli-${process.pid}-json.bin`, '--json');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { jobId: string; done?: { code: string } });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.at(-1)?.done?.code).toBe('S_OK');
+  });
+
+  test('a failed job exits 1 with the named error (also as JSON)', async () => {
+    const plain = await cli('get', '{server}/status/404', `/tmp/rx-bits-cli-${process.pid}-404.bin`);
+    expect(plain.code).toBe(EXIT.jobFailed);
+    expect(plain.stderr).toMatch(/^rx-bits: job .* failed with BG_E_HTTP_ERROR_404 \(0x80190194\)/);
+    const json = await cli('get', '{server}/status/404', `/tmp/rx-bits-cli-${process.pid}-404.bin`, '--json');
+    expect(JSON.parse(json.stderr)).toMatchObject({ exitCode: 1, error: expect.stringMatching(/BG_E_HTTP_ERROR_404/) });
+  });
+
+  test('usage errors exit 2; without BITS (not Windows, nothing injected) the CLI exits 4 and says why', async () => {
+    expect((await cli('frobnicate')).code).toBe(EXIT.usage);
+    expect((await cli('get', 'only-one-argument')).code).toBe(EXIT.usage);
+    expect((await cli('list', '--backend', 'carrier-pigeon')).code).toBe(EXIT.usage);
+    expect((await cli('get', 'ftp://example.com/x', '/tmp/x')).stderr).toMatch(/files\[0\]\.url: scheme 'ftp' is not supported/);
+    const bare = await run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), 'list']);
+    expect(bare.code).toBe(EXIT.unsupported);
+    expect(bare.stderr).toMatch(/Windows services; this process runs on 'linux'/);
+  });
+
+  test('Ctrl-C leaves the job in the service and says how to pick it up', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', loopbackCli, 'get', '{server}/slow/i?size=2000000&chunk=1000&delay=10', `/tmp/rx-bits-cli-${process.pid}-int.bin`], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await until(() => stdout.includes('%'));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(EXIT.interrupted);
+    expect(stderr).toMatch(/interrupted; the job goes on in the service\. Pick it up with: rx-bits watch [0-9A-F-]{36}, then rx-bits complete [0-9A-F-]{36}/);
+  });
+});
+
+describe('list, watch, cancel, complete', () => {
+  const h = useLoopback();
+  const capture = () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let text = '';
+    let errors = '';
+    stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    return { io: { stdout, stderr, interrupted: new Promise<void>(() => undefined), runtime: h.service.runtime }, out: () => text, err: () => errors };
+  };
+
+  test('list shows the jobs; watch follows one to TRANSFERRED; complete and cancel report their results', async () => {
+    const job = await h.bits.createJob({ displayName: 'rx-bits: w.bin', files: [{ url: h.server.url('/slow/w?size=20000&chunk=2000&delay=5'), localPath: h.local('w.bin') }] });
+    const other = await h.bits.createJob({ displayName: 'other' });
+    const list = capture();
+    expect(await main(['list', '--json'], list.io)).toBe(EXIT.ok);
+    const listed = list.out().trim().split('\n').map((line) => JSON.parse(line) as { id: string; name: string; state: string });
+    expect(listed.map((j) => [j.name, j.state]).sort()).toEqual([['other', 'suspended'], ['rx-bits: w.bin', 'suspended']]);
+
+    await job.resume();
+    const watch = capture();
+    expect(await main(['watch', job.id], watch.io)).toBe(EXIT.ok);
+    expect(watch.out()).toMatch(/transferred\n/);
+
+    const complete = capture();
+    expect(await main(['complete', job.id], complete.io)).toBe(EXIT.ok);
+    expect(complete.out()).toBe(`completed ${job.id} (S_OK)\n`);
+    expect(await readFile(h.local('w.bin'))).toEqual(content(20000));
+
+    const cancel = capture();
+    expect(await main(['cancel', other.id, '--json'], cancel.io)).toBe(EXIT.ok);
+    expect(JSON.parse(cancel.out())).toEqual({ id: other.id, hresult: 0, code: 'S_OK' });
+
+    const missing = capture();
+    expect(await main(['complete', '00000000-0000-0000-0000-000000000000'], missing.io)).toBe(EXIT.service);
+    expect(missing.err()).toMatch(/BG_E_NOT_FOUND/);
+    await whenHubsIdle();
+    await Promise.all([job.release(), other.release()]);
+  });
+});
