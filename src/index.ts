@@ -10,18 +10,28 @@ export {
   type JobErrorInfo,
   type JobFileInfo,
   type JobProgress,
+  type JobContext,
   type JobTimes,
   type ProxySettings,
 } from './com/job.js';
 export { BACKENDS, type Backend } from './com/backend.js';
-export { CallbackObject, liveCallbackObjects, type Notification, type NotificationKind } from './com/callback-object.js';
-export { referenceStats, type ReferenceStats } from './com/com-ptr.js';
+export {
+  CallbackObject,
+  liveCallbackObjects,
+  type CallbackObjectOptions,
+  type Notification,
+  type NotificationKind,
+  type NotificationSink,
+} from './com/callback-object.js';
+export { ComPtr, referenceStats, type ReferenceStats } from './com/com-ptr.js';
+export type { ComInterface, ComMethod, MethodsOf } from './com/interface-table.js';
 export {
   ERROR_CONTEXTS,
   JOB_PRIORITIES,
   JOB_STATES,
   JOB_TYPES,
   NotifyFlags,
+  PROXY_USAGES,
   type ErrorContext,
   type JobPriority,
   type JobState,
