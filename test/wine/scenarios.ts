@@ -18,12 +18,14 @@ import {
   BitsJobError,
   completeWhenTransferred,
   connect,
+  download,
   error$,
   failOnJobError,
   jobEvents$,
   liveCallbackObjects,
   liveHubs,
   referenceStats,
+  resumePending,
   state$,
   transferred$,
   whenHubsIdle,
@@ -36,8 +38,8 @@ const local = (name: string): string => path.win32.join(dir, name);
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const poll = { pollInterval: 100 };
 
-/** Downloads with the operators, as an app would: fail on a job error, complete on transferred. */
-async function download(job: BitsJob): Promise<unknown> {
+/** Follows a job with the operators, as an app would: fail on a job error, complete on transferred. */
+async function transfer(job: BitsJob): Promise<unknown> {
   const done = lastValueFrom(jobEvents$(job, ['transferred', 'error'], poll).pipe(failOnJobError(), completeWhenTransferred(job)));
   await job.resume();
   return done;
@@ -55,14 +57,14 @@ async function failure(job: BitsJob): Promise<Record<string, unknown>> {
 const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, unknown>>> = {
   async 'http-download'(bits) {
     const job = await bits.createJob({ displayName: 'rx-bits e2e: http', files: [{ url: `${origin}/files/http?size=300000`, localPath: local('http.bin') }] });
-    const result = await download(job);
+    const result = await transfer(job);
     await job.release();
     return { result, sha256: sha256(local('http.bin')) };
   },
 
   async 'local-file'(bits) {
     const job = await bits.createJob({ displayName: 'rx-bits e2e: local', files: [{ url: local('source.bin'), localPath: local('copy.bin') }] });
-    const result = await download(job);
+    const result = await transfer(job);
     await job.release();
     return { result, sha256: sha256(local('copy.bin')) };
   },
@@ -152,36 +154,26 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
         bits.createJob({ displayName: `rx-bits e2e: fifty ${i}`, files: [{ url: `${origin}/files/fifty-${i}?size=5000`, localPath: local(`fifty-${i}.bin`) }] }),
       ),
     );
-    const results = await Promise.all(jobs.map((job) => download(job)));
+    const results = await Promise.all(jobs.map((job) => transfer(job)));
     await Promise.all(jobs.map((job) => job.release()));
     const hashes = new Set(jobs.map((_, i) => sha256(local(`fifty-${i}.bin`))));
     return { completed: results.length, distinctHashes: hashes.size };
   },
 
-  /** First process: creates and starts a job, then ends without waiting for it. */
+  /** First process: starts a download that persists, and goes away as soon as it is under way. */
   async 'reattach-create'(bits) {
-    const job = await bits.createJob({
-      displayName: `rx-bits e2e: reattach ${arg}`,
-      files: [{ url: `${origin}/slow/reattach?size=20000&chunk=2000&delay=50`, localPath: local('reattach.bin') }],
-    });
-    await job.resume();
-    const id = job.id;
-    await job.release();
-    return { id };
+    const first = await firstValueFrom(
+      download(`${origin}/slow/reattach?size=20000&chunk=2000&delay=50`, local('reattach.bin'), { manager: bits, appName: `e2e-${arg}`, persist: true }),
+    );
+    return { id: first.jobId };
   },
 
-  /** Second process: finds the job by its display-name prefix and waits for it (a replay if it already finished). */
+  /** Second process: resumePending finds the job the first left and follows it to the end. */
   async 'reattach-resume'(bits) {
-    let found: BitsJob | undefined;
-    for await (const job of bits.jobs({ displayNamePrefix: `rx-bits e2e: reattach ${arg}` })) {
-      if (found === undefined) found = job;
-      else await job.release();
-    }
-    if (found === undefined) throw new Error('the job of the first process was not found');
-    const event = await firstValueFrom(transferred$(found));
-    const completed = await found.complete();
-    await found.release();
-    return { id: found.id, source: event.source, complete: completed.code, sha256: sha256(local('reattach.bin')) };
+    const pending = await resumePending({ manager: bits, appName: `e2e-${arg}` });
+    if (pending.length !== 1) throw new Error(`expected the first process's job, found ${pending.length}`);
+    const last = await lastValueFrom(pending[0]!.download$);
+    return { id: pending[0]!.jobId, name: pending[0]!.displayName, complete: last.done?.code, sha256: sha256(local('reattach.bin')) };
   },
 };
 
