@@ -34,7 +34,7 @@ describe('download() and resumePending() on the loopback service', () => {
     // 503 is transient: the service would retry after MinimumRetryDelay; the nudge resumes it sooner.
     const job = download(h.server.url('/flaky/r?fail=1&status=503&size=1000'), h.local('r.bin'), { ...opts(), retry: { nudgeTransientAfter: 5 } });
     const snapshots = await lastValueFrom(job.pipe(toArray()));
-    expect(snapshots.at(-1)).toMatchObject({ attempt: 2, done: { code: 'S_OK' } });
+    expect(snapshots.at(-1)).toMatchObject({ attempt: 2, lastError: { code: 'BG_E_HTTP_ERROR_503' }, done: { code: 'S_OK' } });
     expect(h.server.requests('/flaky/r')).toBe(2);
   });
 

@@ -4,7 +4,7 @@ import type { Backend } from '../com/backend.js';
 import type { JobPriority, JobState } from '../com/enums.js';
 import { InvalidArgumentError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
-import type { BitsJob, FileSpec, JobProgress } from '../com/job.js';
+import type { BitsJob, FileSpec, JobErrorInfo, JobProgress } from '../com/job.js';
 import { connect, type BitsManager } from '../com/manager.js';
 import type { ComRuntime } from '../com/runtime.js';
 import { jobEvents$ } from '../observables/job-events.js';
@@ -29,6 +29,8 @@ export interface DownloadSnapshot {
   readonly eta: number | undefined;
   /** 1, then one more after each failure (retried by us, or transient and retried by the service). */
   readonly attempt: number;
+  /** The failure that ended the previous attempt, if any. */
+  readonly lastError?: JobErrorInfo;
   /** On the last snapshot: the completed job, files at their destinations. */
   readonly done?: CompletedJob;
 }
@@ -71,13 +73,17 @@ export function followDownload(job: BitsJob, options: DownloadOptions & { readon
   const window = checkWindow(options.rateWindow ?? 5000);
   return defer(() => {
     let attempt = 1;
+    let lastError: JobErrorInfo | undefined;
     let last: DownloadSnapshot | undefined;
     const rate = new SlidingRate(window);
     const events$ = jobEvents$(job, ['transferred', 'error', 'modification'], { pollInterval: options.pollInterval ?? 500 }).pipe(
       retryOnJobError(job, options.retry),
       tap((event) => {
         // Each failure that passes (retryOnJobError errors out on the last) starts another try, ours or the service's.
-        if (event.type === 'error') attempt++;
+        if (event.type === 'error') {
+          attempt++;
+          lastError = event.error;
+        }
       }),
       share(),
     );
@@ -92,6 +98,7 @@ export function followDownload(job: BitsJob, options: DownloadOptions & { readon
         rate: perSecond,
         eta: remaining === undefined ? undefined : remaining === 0 ? 0 : perSecond === undefined || perSecond <= 0 ? undefined : remaining / perSecond,
         attempt,
+        ...(lastError === undefined ? {} : { lastError }),
         ...(done === undefined ? {} : { done }),
       };
       return last;
