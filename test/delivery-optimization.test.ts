@@ -35,6 +35,8 @@ describe('Delivery Optimization backend', () => {
       () => job.setNotifyFlags(NotifyFlags.Disable),
       () => h.bits.createJob({ displayName: 'up', type: 'upload' }),
       () => h.bits.createJob({ displayName: 'delay', minimumRetryDelay: 5 }),
+      () => job.setCustomHeaders({ 'X-A': 'b' }),
+      () => h.bits.createJob({ displayName: 'headers', headers: { 'X-A': 'b' } }),
     ];
     for (const refuse of refusals) {
       await expect(refuse()).rejects.toBeInstanceOf(NotSupportedByBackendError);

@@ -20,7 +20,10 @@ describe('download() and resumePending() on the loopback service', () => {
   });
 
   test('downloads, reports progress snapshots, completes the job and ends with the files in place', async () => {
-    const snapshots = await lastValueFrom(download(h.server.url('/slow/d?size=60000&chunk=6000&delay=5'), h.local('d.bin'), opts()).pipe(toArray()));
+    const snapshots = await lastValueFrom(
+      download(h.server.url('/slow/d?size=60000&chunk=6000&delay=5'), h.local('d.bin'), { ...opts(), headers: { 'X-App': 'myapp' } }).pipe(toArray()),
+    );
+    expect(h.server.lastHeaders('/slow/d')).toMatchObject({ 'x-app': 'myapp' });
     const last = snapshots.at(-1)!;
     expect(last).toMatchObject({ state: 'acknowledged', bytesTransferred: 60000, bytesTotal: 60000, ratio: 1, eta: 0, attempt: 1 });
     expect(last.done).toMatchObject({ code: 'S_OK', partial: false, files: [{ localPath: h.local('d.bin'), completed: true }] });

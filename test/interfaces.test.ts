@@ -46,6 +46,14 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
     iid: '659CDEAC-489E-11D9-A9CD-000D56965251',
     slots: { 3: 'JobTransferred', 4: 'JobError', 5: 'JobModification', 6: 'FileTransferred' },
   },
+  // Not in the reference: bits2_5.h (IID and slot order checked against the SDK header).
+  IBackgroundCopyJobHttpOptions: {
+    iid: 'F1BD1079-9F01-4BDC-8036-F09B70095066',
+    slots: {
+      3: 'SetClientCertificateByID', 4: 'SetClientCertificateByName', 5: 'RemoveClientCertificate', 6: 'GetClientCertificate',
+      7: 'SetCustomHeaders', 8: 'GetCustomHeaders', 9: 'SetSecurityFlags', 10: 'GetSecurityFlags',
+    },
+  },
   IDeliveryOptimizationJob: {
     iid: 'EE2584CF-A69C-4848-B633-2649962B3EF7',
     slots: { 3: 'AddFileWithRanges' },

@@ -283,6 +283,20 @@ describe('job lifecycle', () => {
     await job.release();
   });
 
+  test('custom headers go with every request (IBackgroundCopyJobHttpOptions), and read back', async () => {
+    const job = await h.bits.createJob({
+      displayName: 'headers',
+      headers: { Authorization: 'Bearer t0ken', 'X-Client': 'rx-bits' },
+      files: [{ url: h.server.url('/files/h?size=10'), localPath: h.local('h.bin') }],
+    });
+    expect(await job.getCustomHeaders()).toEqual({ Authorization: 'Bearer t0ken', 'X-Client': 'rx-bits' });
+    await job.resume();
+    await transferred(job);
+    expect(h.server.lastHeaders('/files/h')).toMatchObject({ authorization: 'Bearer t0ken', 'x-client': 'rx-bits' });
+    await job.complete();
+    await job.release();
+  });
+
   test('notify flags and interface: defaults, set, clear', async () => {
     const job = await h.bits.createJob({ displayName: 'notify' });
     expect(await job.getNotifyFlags()).toBe(NotifyFlags.JobTransferred | NotifyFlags.JobError);

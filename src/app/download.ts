@@ -43,6 +43,8 @@ export interface DownloadOptions {
   /** Prefix of the job's display name, `<appName>: <file>`, by which `resumePending` finds it. Default `rx-bits`. */
   readonly appName?: string;
   readonly priority?: JobPriority;
+  /** Custom HTTP request headers (BITS only; Delivery Optimization has none). */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Retry policy for failed attempts (see `retryOnJobError`). Default: 3 retries with back-off. */
   readonly retry?: RetryOnJobErrorOptions;
   /** Leave the job running in the service when the subscriber leaves (to pick it up after a restart). Default false: cancel it. */
@@ -195,6 +197,7 @@ async function createJob(files: readonly FileSpec[], options: DownloadOptions): 
       displayName: `${jobPrefix(options.appName ?? 'rx-bits')}${path.basename(String(files[0]!.localPath))}${more}`,
       files,
       ...(options.priority === undefined ? {} : { priority: options.priority }),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
     });
   } finally {
     // The job holds its own reference; the manager is not needed past creation.

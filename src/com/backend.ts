@@ -26,6 +26,7 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<string, string>>> = {
     ['GetMinimumRetryDelay', 'it has no minimum retry delay'],
     ['BG_NOTIFY_DISABLE', 'detach with SetNotifyInterface(NULL) instead'],
     ['upload jobs', 'it only downloads'],
+    ['custom headers', 'it has no IBackgroundCopyJobHttpOptions'],
   ]),
 };
 

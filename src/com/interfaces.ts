@@ -131,3 +131,20 @@ export const IDeliveryOptimizationJob = defineInterface(
       'HRESULT (const char16_t *fileId, const char16_t *remoteUrl, const char16_t *localName, uint32 rangeCount, const BG_FILE_RANGE *ranges, uint64 fileSize)',
   },
 );
+
+/** BITS 2.5: custom HTTP headers and client certificates (bits2_5.h). Delivery Optimization lacks it. */
+export const IBackgroundCopyJobHttpOptions = defineInterface(
+  'IBackgroundCopyJobHttpOptions',
+  'F1BD1079-9F01-4BDC-8036-F09B70095066',
+  IUnknown,
+  {
+    SetClientCertificateByID: 'HRESULT (int storeLocation, const char16_t *storeName, const uint8_t *certHashBlob)',
+    SetClientCertificateByName: 'HRESULT (int storeLocation, const char16_t *storeName, const char16_t *subjectName)',
+    RemoveClientCertificate: 'HRESULT ()',
+    GetClientCertificate: 'HRESULT (_Out_ int *storeLocation, _Out_ char16_t **storeName, _Out_ void **certHashBlob, _Out_ char16_t **subjectName)',
+    SetCustomHeaders: 'HRESULT (const char16_t *requestHeaders)',
+    GetCustomHeaders: 'HRESULT (_Out_ char16_t **requestHeaders)',
+    SetSecurityFlags: 'HRESULT (uint32 flags)',
+    GetSecurityFlags: 'HRESULT (_Out_ uint32 *flags)',
+  },
+);

@@ -30,7 +30,15 @@ import {
   toUnsignedHresult,
 } from './hresult.js';
 import type { MethodsOf } from './interface-table.js';
-import { IBackgroundCopyError, IBackgroundCopyFile, IBackgroundCopyJob, IDeliveryOptimizationJob, IEnumBackgroundCopyFiles, IUnknown } from './interfaces.js';
+import {
+  IBackgroundCopyError,
+  IBackgroundCopyFile,
+  IBackgroundCopyJob,
+  IBackgroundCopyJobHttpOptions,
+  IDeliveryOptimizationJob,
+  IEnumBackgroundCopyFiles,
+  IUnknown,
+} from './interfaces.js';
 import {
   BG_FILE_PROGRESS,
   BG_JOB_PROGRESS,
@@ -44,6 +52,7 @@ import type { ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import {
   checkByteCount,
+  checkHeaders,
   checkLocalPath,
   checkNotifyFlags,
   checkPriority,
@@ -527,6 +536,37 @@ export class BitsJob {
       throw new InvalidArgumentError('proxy.proxyList', "is required when usage is 'override'");
     }
     await this.#ptr.call('SetProxySettings', usage, list, bypass);
+  }
+
+  /** Custom HTTP request headers for every request of the job (BITS 2.5+; not Delivery Optimization). */
+  async setCustomHeaders(headers: Readonly<Record<string, string>>): Promise<void> {
+    const text = checkHeaders(headers, 'headers');
+    requireSupport(this.backend, 'custom headers');
+    const options = await this.#ptr.queryInterface(IBackgroundCopyJobHttpOptions);
+    try {
+      await options.call('SetCustomHeaders', text === '' ? null : text);
+    } finally {
+      await options.release();
+    }
+  }
+
+  /** The custom headers, as name/value pairs. */
+  async getCustomHeaders(): Promise<Record<string, string>> {
+    requireSupport(this.backend, 'custom headers');
+    const options = await this.#ptr.queryInterface(IBackgroundCopyJobHttpOptions);
+    try {
+      const slot = pointerSlot();
+      await options.call('GetCustomHeaders', slot);
+      const text = takeString(this.context.runtime, slot);
+      return Object.fromEntries(
+        text
+          .split('\r\n')
+          .filter((line) => line.includes(':'))
+          .map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+    } finally {
+      await options.release();
+    }
   }
 
   /** Makes the current user the owner (needs administrator rights for another user's job). */

@@ -11,6 +11,7 @@ import { pointerSlot, readPointer } from './native-types.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import {
+  checkHeaders,
   checkHresult,
   checkJobType,
   checkLanguageId,
@@ -39,6 +40,8 @@ export interface CreateJobOptions {
   readonly minimumRetryDelay?: number;
   /** Seconds without progress before a transient error becomes fatal. */
   readonly noProgressTimeout?: number;
+  /** Custom HTTP request headers (BITS only). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface JobFilter {
@@ -86,6 +89,10 @@ export class BitsManager {
     if (minimumRetryDelay !== undefined) requireSupport(this.backend, 'SetMinimumRetryDelay');
     const noProgressTimeout = options.noProgressTimeout === undefined ? undefined : checkSeconds(options.noProgressTimeout, 'noProgressTimeout');
     if (options.files !== undefined && !Array.isArray(options.files)) throw new InvalidArgumentError('files', 'expected an array of { url, localPath }');
+    if (options.headers !== undefined) {
+      checkHeaders(options.headers, 'headers');
+      requireSupport(this.backend, 'custom headers');
+    }
 
     const idBuffer = Buffer.alloc(16);
     const slot = pointerSlot();
@@ -96,6 +103,7 @@ export class BitsManager {
       if (priority !== undefined) await job.setPriority(priority);
       if (minimumRetryDelay !== undefined) await job.setMinimumRetryDelay(minimumRetryDelay);
       if (noProgressTimeout !== undefined) await job.setNoProgressTimeout(noProgressTimeout);
+      if (options.headers !== undefined) await job.setCustomHeaders(options.headers);
       if (options.files !== undefined) await job.addFiles(options.files);
       return job;
     } catch (error) {

@@ -130,3 +130,20 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : typeof value;
 }
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** HTTP request headers as BITS takes them: `Name: value` lines joined by CRLF. */
+export function checkHeaders(value: unknown, field: string): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(field, 'expected an object of header names to values');
+  }
+  const lines = Object.entries(value as Record<string, unknown>).map(([name, headerValue]) => {
+    if (!HEADER_NAME.test(name)) throw new InvalidArgumentError(`${field}.${name}`, 'is not a valid HTTP header name');
+    if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
+      throw new InvalidArgumentError(`${field}.${name}`, 'must be a string without CR, LF or NUL');
+    }
+    return `${name}: ${headerValue}`;
+  });
+  return lines.join('\r\n');
+}

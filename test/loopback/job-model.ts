@@ -97,6 +97,8 @@ export class JobModel {
   /** performance.now() when the job reached TRANSFERRED, for measuring how soon a client notices. */
   transferredAt: number | undefined;
   proxy = { usage: 0, list: '', bypass: '' };
+  /** Custom request headers, CRLF-separated, as IBackgroundCopyJobHttpOptions stores them. */
+  headers = '';
   readonly owner = 'S-1-5-21-1004336348-1177238915-682003330-1000';
   #abort: AbortController | undefined;
   #lastProgress = Date.now();
@@ -203,7 +205,7 @@ export class JobModel {
           }
           this.#setState(State.TRANSFERRING);
           file.bytesTransferred = 0;
-          await transferFile(file.url, file.tempPath, signal, {
+          await transferFile(file.url, file.tempPath, this.headers, signal, {
             total: (bytes) => {
               file.bytesTotal = bytes;
             },

@@ -26,6 +26,7 @@ import {
   IBackgroundCopyError,
   IBackgroundCopyFile,
   IBackgroundCopyJob,
+  IBackgroundCopyJobHttpOptions,
   IBackgroundCopyManager,
   IDeliveryOptimizationJob,
   IEnumBackgroundCopyFiles,
@@ -101,6 +102,7 @@ const classes = {
   enumJobs: new ComClass(IEnumBackgroundCopyJobs, { answerOnThrow: E_UNEXPECTED, report }),
   enumFiles: new ComClass(IEnumBackgroundCopyFiles, { answerOnThrow: E_UNEXPECTED, report }),
   doJob: new ComClass(IDeliveryOptimizationJob, { answerOnThrow: E_UNEXPECTED, report }),
+  httpOptions: new ComClass(IBackgroundCopyJobHttpOptions, { answerOnThrow: E_UNEXPECTED, report }),
 };
 
 type Flavor = 'bits' | 'delivery-optimization';
@@ -149,7 +151,7 @@ export class LoopbackService {
   /** Every job ever created, including those that left the queue, for settling and inspection. */
   readonly #history: JobEntry[] = [];
   readonly #handlerErrorsAtStart = handlerErrors.length;
-  readonly #live = { managers: 0, errors: 0, files: 0, enumerators: 0, doJobs: 0 };
+  readonly #live = { managers: 0, errors: 0, files: 0, enumerators: 0, doJobs: 0, httpOptions: 0 };
   readonly runtime: ComRuntime;
 
   constructor(options: Partial<LoopbackOptions> = {}) {
@@ -221,6 +223,7 @@ export class LoopbackService {
       files: this.#live.files,
       enumerators: this.#live.enumerators,
       doJobs: this.#live.doJobs,
+      httpOptions: this.#live.httpOptions,
       callbacksHeld: this.#history.filter((entry) => entry.target !== undefined).length,
       strings: this.taskMemory.outstanding,
       doubleFrees: this.taskMemory.doubleFrees,
@@ -269,7 +272,7 @@ export class LoopbackService {
     return wrapped as T;
   }
 
-  #tracked(kind: 'managers' | 'errors' | 'files' | 'enumerators' | 'doJobs'): { onFinalRelease(): void } {
+  #tracked(kind: 'managers' | 'errors' | 'files' | 'enumerators' | 'doJobs' | 'httpOptions'): { onFinalRelease(): void } {
     this.#live[kind]++;
     return { onFinalRelease: () => this.#live[kind]-- };
   }
@@ -407,7 +410,11 @@ export class LoopbackService {
       return model.addFile(url, local);
     };
     const object = classes.job.create({
-      queryInterface: (iid) => (dosvc && iid === IDeliveryOptimizationJob.iid ? this.#createDoJob(model, object).address : undefined),
+      queryInterface: (iid) => {
+        if (dosvc && iid === IDeliveryOptimizationJob.iid) return this.#createDoJob(model, object).address;
+        if (!dosvc && iid === IBackgroundCopyJobHttpOptions.iid) return this.#createHttpOptions(model, object).address;
+        return undefined;
+      },
       methods: this.#counted(IBackgroundCopyJob, {
         AddFileSet: (count: number, files: Pointer | null) => {
           if (dosvc) return E_NOTIMPL;
@@ -555,6 +562,29 @@ export class LoopbackService {
           if (fileId === null || url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;
           if (rangeCount > 0 && missing(ranges)) return E_INVALIDARG;
           return model.addFile(url, local);
+        },
+      }),
+    });
+  }
+
+  /** IBackgroundCopyJobHttpOptions as a tear-off; only the custom headers are modelled. */
+  #createHttpOptions(model: JobModel, job: ComObject): ComObject {
+    return classes.httpOptions.create({
+      ...this.#tracked('httpOptions'),
+      queryInterface: (iid) => {
+        if (iid !== IUnknown.iid && iid !== IBackgroundCopyJob.iid) return undefined;
+        job.addRef();
+        return job.address;
+      },
+      methods: this.#counted(IBackgroundCopyJobHttpOptions, {
+        SetCustomHeaders: (headers: string | null) => {
+          model.headers = headers ?? '';
+          return S_OK;
+        },
+        GetCustomHeaders: (out: Pointer | null) => {
+          if (missing(out)) return E_INVALIDARG;
+          writePointer(out!, model.headers === '' ? 0n : this.taskMemory.allocString(model.headers));
+          return S_OK;
         },
       }),
     });

@@ -42,11 +42,15 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-async function source(url: string, signal: AbortSignal, progress: TransferProgress): Promise<Readable> {
+async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress): Promise<Readable> {
   if (url.startsWith('http://') || url.startsWith('https://')) {
     let response: Response;
     try {
-      response = await fetch(url, { signal });
+      const requestHeaders = headers
+        .split('\r\n')
+        .filter((line) => line.includes(':'))
+        .map((line): [string, string] => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]);
+      response = await fetch(url, { signal, headers: requestHeaders });
     } catch (error) {
       if (signal.aborted) throw error;
       const code = errorCode(error);
@@ -70,8 +74,8 @@ async function source(url: string, signal: AbortSignal, progress: TransferProgre
 }
 
 /** Copies `url` into `tempPath`, reporting progress; aborting stops it (the partial file stays, as in BITS). */
-export async function transferFile(url: string, tempPath: string, signal: AbortSignal, progress: TransferProgress): Promise<void> {
-  const input = await source(url, signal, progress);
+export async function transferFile(url: string, tempPath: string, headers: string, signal: AbortSignal, progress: TransferProgress): Promise<void> {
+  const input = await source(url, headers, signal, progress);
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       progress.advance(chunk.length);

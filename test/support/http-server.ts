@@ -14,6 +14,8 @@ export interface TestServer {
   url(path: string): string;
   /** Requests seen, by path without the query. */
   requests(path: string): number;
+  /** The headers of the last request for a path. */
+  lastHeaders(path: string): Record<string, string | string[] | undefined> | undefined;
   close(): Promise<void>;
 }
 
@@ -43,10 +45,12 @@ function dribble(res: ServerResponse, size: number, chunk: number, delay: number
 
 export async function startTestServer(): Promise<TestServer> {
   const counts = new Map<string, number>();
+  const headers = new Map<string, IncomingMessage['headers']>();
   const flaky = new Map<string, number>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
+    headers.set(url.pathname, req.headers);
     const [, route, name = ''] = url.pathname.split('/');
     const size = Number(url.searchParams.get('size') ?? 65536);
     if (route === 'files') {
@@ -82,6 +86,7 @@ export async function startTestServer(): Promise<TestServer> {
     origin,
     url: (path) => `${origin}${path}`,
     requests: (path) => counts.get(path) ?? 0,
+    lastHeaders: (path) => headers.get(path),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
