@@ -11,7 +11,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
-import { progressLine } from '../src/cli/progress-line.js';
+import { ProgressDisplay } from '../src/cli/progress-line.js';
 import { connect, download, type BitsManager } from '../src/index.js';
 import { LoopbackService } from '../test/loopback/service.js';
 import { startTestServer } from '../test/support/http-server.js';
@@ -41,9 +41,8 @@ if (process.platform === 'win32') {
   };
 }
 
-const tty = process.stdout.isTTY === true;
+const display = new ProgressDisplay(process.stdout, process.stdout.isTTY === true);
 let attempt = 1;
-let quarter = -1;
 const done = await lastValueFrom(
   // A 503 is transient: BITS would retry after its MinimumRetryDelay (10 minutes by default); nudge it sooner.
   download(url, localPath, { manager: bits, appName: 'rx-bits demo', retry: { nudgeTransientAfter: 300 }, pollInterval: 250, rateWindow: 2000 }).pipe(
@@ -51,18 +50,14 @@ const done = await lastValueFrom(
       if (snapshot.attempt > attempt) {
         attempt = snapshot.attempt;
         const error = snapshot.lastError;
-        if (tty) process.stdout.write('\n');
+        display.break();
         console.log(`Failed with ${error?.code ?? '?'} (${error?.description ?? ''}): retrying.`);
       }
-      if (tty) process.stdout.write(`\r${progressLine(snapshot, true)}   `);
-      else if (snapshot.ratio !== undefined && Math.floor(snapshot.ratio * 4) > quarter) {
-        quarter = Math.floor(snapshot.ratio * 4);
-        console.log(progressLine(snapshot, false));
-      }
+      display.show(snapshot);
     }),
   ),
 );
-if (tty) process.stdout.write('\n');
+display.break();
 const hash = createHash('sha256').update(await readFile(localPath)).digest('hex');
 console.log(`Done: ${done.done?.files.map((file) => file.localPath).join(', ')} (${done.done?.code}), sha256 ${hash}`);
 await bits.release();

@@ -10,6 +10,7 @@ import type { ComRuntime } from '../com/runtime.js';
 import { jobEvents$ } from '../observables/job-events.js';
 import { completeWhenTransferred, type CompletedJob } from '../operators/complete-when-transferred.js';
 import { retryOnJobError, type RetryOnJobErrorOptions } from '../operators/retry-on-job-error.js';
+import { ratioOf, secondsLeft } from '../operators/progress-of.js';
 import { checkWindow, SlidingRate } from '../operators/sliding-rate.js';
 
 /** One moment of a download. */
@@ -60,12 +61,6 @@ export function jobPrefix(appName: string): string {
   return `${appName}: `;
 }
 
-function ratioOf(progress: JobProgress): number | undefined {
-  if (progress.bytesTotal === undefined) return undefined;
-  if (progress.bytesTotal > 0) return Math.min(1, progress.bytesTransferred / progress.bytesTotal);
-  return progress.filesTotal > 0 ? progress.filesTransferred / progress.filesTotal : undefined;
-}
-
 /**
  * Follows a job to its end: progress snapshots (from modification events and the backstop), retries
  * of failed attempts, Complete on transfer, and a last snapshot carrying `done`. `resume` starts the
@@ -91,14 +86,13 @@ export function followDownload(job: BitsJob, options: DownloadOptions & { readon
     );
     const snapshot = (state: JobState, progress: JobProgress, done?: CompletedJob): DownloadSnapshot => {
       const perSecond = rate.sample(performance.now(), progress.bytesTransferred);
-      const remaining = progress.bytesTotal === undefined ? undefined : Math.max(0, progress.bytesTotal - progress.bytesTransferred);
       last = {
         jobId: job.id,
         state,
         ...progress,
         ratio: ratioOf(progress),
         rate: perSecond,
-        eta: remaining === undefined ? undefined : remaining === 0 ? 0 : perSecond === undefined || perSecond <= 0 ? undefined : remaining / perSecond,
+        eta: secondsLeft(progress, perSecond),
         attempt,
         ...(lastError === undefined ? {} : { lastError }),
         ...(done === undefined ? {} : { done }),

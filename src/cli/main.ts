@@ -9,7 +9,7 @@ import type { ComRuntime } from '../com/runtime.js';
 import { progress$ } from '../observables/progress.js';
 import { state$ } from '../observables/state.js';
 import { BitsJobError } from '../operators/bits-job-error.js';
-import { progressLine } from './progress-line.js';
+import { ProgressDisplay } from './progress-line.js';
 
 /** Exit codes a script can rely on. */
 export const EXIT = {
@@ -148,9 +148,8 @@ function classify(error: unknown): [number, string] {
 }
 
 async function get(bits: BitsManager, url: string, file: string, json: boolean, io: CliIo, out: (line: string) => void): Promise<number> {
-  const bar = !json && io.stdout.isTTY === true;
+  const display = new ProgressDisplay(io.stdout, io.stdout.isTTY === true);
   let last: DownloadSnapshot | undefined;
-  let quarter = -1;
   let subscription: Subscription | undefined;
   const finished = new Promise<number>((resolve, reject) => {
     // persist: Ctrl-C must leave the job in the service; failures are cancelled below.
@@ -158,15 +157,11 @@ async function get(bits: BitsManager, url: string, file: string, json: boolean, 
         next: (snapshot) => {
           last = snapshot;
           if (json) out(JSON.stringify(snapshot));
-          else if (bar) io.stdout.write(`\r${progressLine(snapshot, true)}   `);
-          else if (snapshot.ratio !== undefined && Math.floor(snapshot.ratio * 4) > quarter) {
-            quarter = Math.floor(snapshot.ratio * 4);
-            out(progressLine(snapshot, false));
-          }
+          else display.show(snapshot);
         },
         error: reject,
         complete: () => {
-          if (bar) io.stdout.write('\n');
+          display.break();
           if (!json) out(`saved ${file}`);
           resolve(EXIT.ok);
         },
@@ -174,7 +169,7 @@ async function get(bits: BitsManager, url: string, file: string, json: boolean, 
   });
   const interrupted = io.interrupted.then(() => {
     subscription?.unsubscribe();
-    if (bar) io.stdout.write('\n');
+    display.break();
     const id = last?.jobId ?? '<id>';
     io.stderr.write(`rx-bits: interrupted; the job goes on in the service. Pick it up with: rx-bits watch ${id}, then rx-bits complete ${id}\n`);
     return EXIT.interrupted;

@@ -14,3 +14,36 @@ export function progressLine(snapshot: DownloadSnapshot, bar: boolean): string {
   const filled = Math.round((ratio ?? 0) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}`;
 }
+
+/**
+ * Shows a download's progress: on a terminal, one bar redrawn in place; elsewhere (a log, a pipe) a
+ * plain line at each quarter, so the output stays short.
+ */
+export class ProgressDisplay {
+  #quarter = -1;
+  #drawn = false;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly terminal: boolean,
+  ) {}
+
+  show(snapshot: DownloadSnapshot): void {
+    if (this.terminal) {
+      this.stream.write(`\r${progressLine(snapshot, true)}   `);
+      this.#drawn = true;
+      return;
+    }
+    const quarter = snapshot.ratio === undefined ? -1 : Math.floor(snapshot.ratio * 4);
+    if (quarter <= this.#quarter) return;
+    this.#quarter = quarter;
+    this.stream.write(`${progressLine(snapshot, false)}\n`);
+  }
+
+  /** Ends the bar's line, so that what follows starts on a line of its own. */
+  break(): void {
+    if (!this.#drawn) return;
+    this.stream.write('\n');
+    this.#drawn = false;
+  }
+}

@@ -1,7 +1,7 @@
 import { asyncScheduler, defer, map, type OperatorFunction } from 'rxjs';
 import type { JobProgress } from '../com/job.js';
 import type { ModificationEvent } from '../observables/events.js';
-import { progressOf } from './progress-of.js';
+import { progressOf, secondsLeft } from './progress-of.js';
 import { checkWindow, SlidingRate } from './sliding-rate.js';
 import type { TransferRateOptions } from './transfer-rate.js';
 
@@ -20,12 +20,8 @@ export function eta(options: TransferRateOptions = {}): OperatorFunction<JobProg
       const rate = new SlidingRate(window);
       return source.pipe(
         map((value) => {
-          const { bytesTotal, bytesTransferred } = progressOf(value);
-          const perSecond = rate.sample(scheduler.now(), bytesTransferred);
-          if (bytesTotal === undefined) return undefined;
-          const remaining = Math.max(0, bytesTotal - bytesTransferred);
-          if (remaining === 0) return 0;
-          return perSecond === undefined || perSecond <= 0 ? undefined : remaining / perSecond;
+          const progress = progressOf(value);
+          return secondsLeft(progress, rate.sample(scheduler.now(), progress.bytesTransferred));
         }),
       );
     });

@@ -1,7 +1,7 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { JobProgress } from '../com/job.js';
 import type { ModificationEvent } from '../observables/events.js';
-import { progressOf } from './progress-of.js';
+import { progressOf, ratioOf } from './progress-of.js';
 
 /**
  * Progress as a fraction in 0..1: bytes where the total is known, files where every file is empty,
@@ -11,10 +11,5 @@ import { progressOf } from './progress-of.js';
  * progress$(job).pipe(progressRatio()).subscribe((r) => bar.update(r ?? 0));
  */
 export function progressRatio(): OperatorFunction<JobProgress | ModificationEvent, number | undefined> {
-  return map((value) => {
-    const { bytesTotal, bytesTransferred, filesTotal, filesTransferred } = progressOf(value);
-    if (bytesTotal === undefined) return undefined;
-    if (bytesTotal > 0) return Math.min(1, bytesTransferred / bytesTotal);
-    return filesTotal > 0 ? filesTransferred / filesTotal : undefined;
-  });
+  return map((value) => ratioOf(progressOf(value)));
 }
