@@ -242,6 +242,7 @@ describe('the state backstop, where the service stays silent and lacks error cou
     const [event] = await errors;
     expect(event).toMatchObject({ source: 'backstop', transient: false, error: { code: 'BG_E_HTTP_ERROR_404', hresult: 0x80190194 } });
     expect(h.service.notifier.stats.calls.error).toBe(0);
+    expect(h.service.calls('IBackgroundCopyJob::GetProgress')).toBe(0); // error$ alone polls the state only
     await job.cancel();
     await job.release();
   });

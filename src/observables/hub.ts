@@ -387,6 +387,12 @@ export class JobHub {
     const attached = this.#attached;
     if (attached === undefined) return;
     const state = await attached.job.getState();
+    // Someone watching only for errors needs the state alone: one call per poll, not two.
+    if (!fromCallback && !this.#wants('modification') && !this.#wants('state') && !this.#wants('progress')) {
+      this.#remember(state, undefined);
+      await this.#observeState(state, source);
+      return;
+    }
     const progress = await attached.job.getProgress();
     const changed = state !== this.#lastState || !sameProgress(progress, this.#lastProgress);
     this.#remember(state, progress);
