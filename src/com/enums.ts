@@ -30,6 +30,13 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** The states of a job that has left the queue: nothing more can happen to it. */
+export type FinalJobState = Extract<JobState, 'acknowledged' | 'cancelled'>;
+
+export function isFinalState(state: JobState): state is FinalJobState {
+  return state === 'acknowledged' || state === 'cancelled';
+}
+
 /** BG_JOB_PRIORITY, in native order. */
 export const JOB_PRIORITIES = ['foreground', 'high', 'normal', 'low'] as const;
 export type JobPriority = (typeof JOB_PRIORITIES)[number];

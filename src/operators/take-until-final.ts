@@ -1,8 +1,6 @@
 import { takeWhile, type MonoTypeOperatorFunction } from 'rxjs';
-import type { JobState } from '../com/enums.js';
+import { isFinalState, type JobState } from '../com/enums.js';
 import type { JobEvent } from '../observables/events.js';
-
-const FINAL: ReadonlySet<JobState> = new Set(['acknowledged', 'cancelled']);
 
 function stateOf(value: JobEvent | JobState): JobState | undefined {
   if (typeof value === 'string') return value;
@@ -19,6 +17,6 @@ function stateOf(value: JobEvent | JobState): JobState | undefined {
 export function takeUntilFinal<T extends JobEvent | JobState>(): MonoTypeOperatorFunction<T> {
   return takeWhile((value: T) => {
     const state = stateOf(value);
-    return state === undefined || !FINAL.has(state);
+    return state === undefined || !isFinalState(state);
   }, true);
 }
