@@ -72,6 +72,11 @@ export interface LoopbackOptions extends NotifierOptions {
   readonly errorCountNotImplemented: boolean;
   /** A completed or cancelled job keeps holding its callback (as on Wine 8, which refuses SetNotifyInterface on it). */
   readonly keepsCallbackOfFinishedJobs: boolean;
+  /**
+   * Acknowledged and cancelled jobs stay in the queue (EnumJobs, GetJob) until the service closes,
+   * as on Wine, whose transfer thread sweeps them out only when it next wakes.
+   */
+  readonly listsFinishedJobs: boolean;
 }
 
 const DEFAULTS: LoopbackOptions = {
@@ -80,6 +85,7 @@ const DEFAULTS: LoopbackOptions = {
   neverCalls: [],
   errorCountNotImplemented: false,
   keepsCallbackOfFinishedJobs: false,
+  listsFinishedJobs: false,
   maxConcurrent: 4,
   retryMs: 10,
   replayTerminal: 0,
@@ -191,7 +197,7 @@ export class LoopbackService {
     return this.#history.find((entry) => entry.model.id === guid)?.model;
   }
 
-  /** Jobs still in the queue. */
+  /** Jobs still in the queue (with `listsFinishedJobs`, finished ones too). */
   get queue(): JobModel[] {
     return [...this.#jobs.values()].map((entry) => entry.model);
   }
@@ -325,7 +331,7 @@ export class LoopbackService {
       error: () => this.#notify(entry, 'error'),
       removed: () => {
         if (!this.options.keepsCallbackOfFinishedJobs) this.#setTarget(entry, undefined);
-        if (this.#jobs.get(entry.model.id) === entry) {
+        if (this.#jobs.get(entry.model.id) === entry && !this.options.listsFinishedJobs) {
           this.#jobs.delete(entry.model.id);
           // The queue's own reference goes when the job leaves it; callers' references stay valid.
           entry.object.release();
@@ -496,6 +502,8 @@ export class LoopbackService {
         },
         GetPriority: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.priority), S_OK)),
         SetNotifyFlags: (flags: number) => {
+          // Wine checks the state first (dlls/qmgr/job.c); BITS refuses setters on a finished job too.
+          if (model.final) return BG_E_INVALID_STATE;
           if ((flags & ~0x3f) !== 0 || (dosvc && (flags & 0x4) !== 0)) return E_NOTIMPL;
           model.notifyFlags = flags;
           return S_OK;
