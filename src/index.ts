@@ -76,6 +76,7 @@ export { retryOnJobError, type RetryOnJobErrorOptions } from './operators/retry-
 export { isTransientJobError } from './operators/is-transient-job-error.js';
 export { exponentialBackoff, type BackoffOptions } from './operators/exponential-backoff.js';
 export { completeWhenTransferred, type CompletedJob } from './operators/complete-when-transferred.js';
+export { JobLeftQueueError } from './operators/job-left-queue-error.js';
 export { cancelOnUnsubscribe } from './operators/cancel-on-unsubscribe.js';
 export { takeUntilFinal } from './operators/take-until-final.js';
 export { progressRatio } from './operators/progress-ratio.js';

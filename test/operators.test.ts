@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import {
   BitsJobError,
   cancelOnUnsubscribe,
+  ComError,
   completeWhenTransferred,
   eta,
   exponentialBackoff,
@@ -11,6 +12,7 @@ import {
   hresultName,
   InvalidArgumentError,
   isTransientJobError,
+  JobLeftQueueError,
   parseGuid,
   progressRatio,
   retryOnJobError,
@@ -271,6 +273,7 @@ describe('completeWhenTransferred', () => {
         calls.push('complete');
         return { hresult: 0x00200017, code: 'BG_S_PARTIAL_COMPLETE', partial: true, unableToDeleteFiles: false };
       },
+      getState: async () => 'transferred' as const,
     };
     const results = await lastValueFrom(of(modification('transferring'), transferred, transferred).pipe(completeWhenTransferred(job), toArray()));
     expect(calls).toEqual(['getFiles', 'complete']);
@@ -284,6 +287,21 @@ describe('completeWhenTransferred', () => {
         files: [{ url: 'http://h/a', localPath: '/t/a', bytesTotal: 1, bytesTransferred: 1, completed: true }],
       },
     ]);
-    await expect(firstValueFrom(of(modification('queued')).pipe(completeWhenTransferred(job)), { defaultValue: 'none' })).resolves.toBe('none');
+  });
+
+  test('events that end without a transfer (the job left the queue) are a JobLeftQueueError naming the state', async () => {
+    const job = (state: () => Promise<JobState>) => ({
+      id: jobId,
+      getFiles: async () => [],
+      complete: async () => ({ hresult: 0, code: 'S_OK', partial: false, unableToDeleteFiles: false }),
+      getState: state,
+    });
+    const ended = (getState: () => Promise<JobState>) => firstValueFrom(of(modification('queued')).pipe(completeWhenTransferred(job(getState))));
+    await expect(ended(async () => 'cancelled')).rejects.toThrow(new JobLeftQueueError(jobId, 'cancelled'));
+    await expect(ended(async () => 'cancelled')).rejects.toThrow(/was cancelled before it transferred/);
+    await expect(ended(async () => 'acknowledged')).rejects.toMatchObject({ name: 'JobLeftQueueError', jobId, state: 'acknowledged' });
+    // A service that no longer answers for the job: the error still comes, without the state.
+    const gone = new ComError(0x80200002, 'IBackgroundCopyJob', 'GetState');
+    await expect(ended(() => Promise.reject(gone))).rejects.toMatchObject({ name: 'JobLeftQueueError', state: undefined });
   });
 });
