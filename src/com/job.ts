@@ -12,6 +12,7 @@ import {
   PROXY_USAGES,
   nameOf,
   type ErrorContext,
+  type FinalJobState,
   type JobPriority,
   type JobState,
   type JobType,
@@ -213,12 +214,15 @@ export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, l
  * - `beforeLeavingQueue`, before Complete/Cancel: clear the callback registration while the service
  *   still accepts SetNotifyInterface(NULL). A job that left the queue refuses it with
  *   BG_E_INVALID_STATE, and the service then holds our callback past our exit (Wine's crashes on it).
+ * - `left`, after Complete/Cancel succeeded: the job is gone, and its watchers can end at once
+ *   instead of waiting for a poll that might never come (`transferred$` alone does not poll).
  * - `resume`, around the Resume call: a new attempt begins, so its terminal event is a new one even
  *   where the service cannot say so (Wine has no error count). The watcher makes the call itself, in
  *   order with its own reads of the job, so none of them can mistake the old attempt for the new.
  */
 export interface JobWatcher {
   beforeLeavingQueue(): Promise<void>;
+  left(state: FinalJobState): Promise<void>;
   resume(call: () => Promise<unknown>): Promise<void>;
 }
 
@@ -346,7 +350,9 @@ export class BitsJob {
   async cancel(): Promise<JobActionResult> {
     this.#ptr.address('Cancel');
     await watchers.get(this.id)?.beforeLeavingQueue();
-    return actionResult(await this.#ptr.call('Cancel'));
+    const result = actionResult(await this.#ptr.call('Cancel'));
+    await watchers.get(this.id)?.left('cancelled');
+    return result;
   }
 
   /** Makes the transferred files appear at their local names and ends the job. */
@@ -354,6 +360,7 @@ export class BitsJob {
     this.#ptr.address('Complete');
     await watchers.get(this.id)?.beforeLeavingQueue();
     const hresult = await this.#ptr.call('Complete');
+    await watchers.get(this.id)?.left('acknowledged');
     return {
       ...actionResult(hresult),
       partial: hresult === BG_S_PARTIAL_COMPLETE,

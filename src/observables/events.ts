@@ -9,7 +9,9 @@ export type EventSource =
   /** The state backstop: a poll of GetState/GetProgress/GetError found it. */
   | 'backstop'
   /** The job was already there when we attached (or subscribed): reported once, at once. */
-  | 'replay';
+  | 'replay'
+  /** This process's own Complete or Cancel ended the job. */
+  | 'action';
 
 interface EventBase {
   readonly jobId: Guid;

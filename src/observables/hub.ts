@@ -1,10 +1,17 @@
 import { Subject } from 'rxjs';
 import { supports } from '../com/backend.js';
 import { CallbackObject, type Notification } from '../com/callback-object.js';
-import { NotifyFlags, type JobState } from '../com/enums.js';
+import { NotifyFlags, isFinalState, type FinalJobState, type JobState } from '../com/enums.js';
 import { ComError, InvalidArgumentError, ReleasedError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
-import { BG_E_ERROR_INFORMATION_UNAVAILABLE, E_NOTIMPL, hresultName, hresultMessage } from '../com/hresult.js';
+import {
+  BG_E_ERROR_INFORMATION_UNAVAILABLE,
+  BG_E_INVALID_STATE,
+  DO_E_INVALID_STATE,
+  E_NOTIMPL,
+  hresultName,
+  hresultMessage,
+} from '../com/hresult.js';
 import { watchJob, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
 import {
   NOTIFY_FLAG_OF,
@@ -23,6 +30,8 @@ import {
  * of what live subscriptions want, SetNotifyInterface with its own callback object), turns
  * notifications into events outside the native call, deduplicates terminal events, replays what
  * happened before anyone listened, and polls as a backstop while someone needs state or errors.
+ * When the job leaves the queue (acknowledged or cancelled, by this process or another), every
+ * subscription hears the final state and completes: nothing more can happen to the job.
  */
 
 export interface HubOptions {
@@ -34,13 +43,20 @@ export interface HubOptions {
 
 const DEFAULT_POLL_INTERVAL = 1000;
 
-/** How a registration hears that the hub failed (a COM error while attaching or reading the job). */
+/** What a subscription asked for, and how it hears that the hub failed or that the job is gone. */
 interface Registration {
   readonly job: BitsJob;
   readonly interests: ReadonlySet<Interest>;
   readonly pollInterval: number;
   readonly detachDelay: number;
+  readonly end: RegistrationEnd;
+}
+
+export interface RegistrationEnd {
+  /** A COM error while attaching or reading the job. */
   readonly fail: (error: unknown) => void;
+  /** The job left the queue. */
+  readonly complete: () => void;
 }
 
 export function checkHubOptions(options: HubOptions): Required<HubOptions> {
@@ -78,6 +94,23 @@ const NO_ERROR_INFORMATION: JobErrorInfo = {
 };
 
 const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transientError'];
+
+/**
+ * The state the job ended in, if a failed call was refused because the job already left the queue.
+ * BITS (and Wine, whose SetNotifyFlags and SetNotifyInterface check it first) answer
+ * BG_E_INVALID_STATE on a job that is acknowledged or cancelled, and another process can do either
+ * at any moment.
+ */
+async function finalStateAfter(error: unknown, job: BitsJob): Promise<FinalJobState | undefined> {
+  if (!(error instanceof ComError) || (error.hresult !== BG_E_INVALID_STATE && error.hresult !== DO_E_INVALID_STATE)) return undefined;
+  const state = await job.getState().catch(ignoreComError);
+  return state !== undefined && isFinalState(state) ? state : undefined;
+}
+
+function ignoreComError(error: unknown): undefined {
+  if (!(error instanceof ComError)) throw error;
+  return undefined;
+}
 
 /** The service's error count, or undefined where it has none (Wine answers E_NOTIMPL). */
 async function errorCount(job: BitsJob): Promise<number | undefined> {
@@ -122,7 +155,7 @@ export class JobHub {
 
   readonly #registrations = new Set<Registration>();
   /** The hub's own reference to the job and its callback object, while attached. */
-  #attached: { job: BitsJob; callback: CallbackObject; registered: boolean; unhook: () => void } | undefined;
+  #attached: { job: BitsJob; callback: CallbackObject; registered: boolean; unhook: () => void; left: boolean } | undefined;
   #flags: number | undefined;
   /** Terminal events already emitted: `transferred`, and errors by {@link errorKey}. */
   readonly #emitted = new Set<string>();
@@ -145,8 +178,8 @@ export class JobHub {
   ) {}
 
   /** Registers what a subscription wants; the returned function unregisters it. */
-  register(job: BitsJob, interests: ReadonlySet<Interest>, options: Required<HubOptions>, fail: (error: unknown) => void): () => void {
-    const registration: Registration = { job, interests, ...options, fail };
+  register(job: BitsJob, interests: ReadonlySet<Interest>, options: Required<HubOptions>, end: RegistrationEnd): () => void {
+    const registration: Registration = { job, interests, ...options, end };
     this.#registrations.add(registration);
     this.#detachDue = false;
     if (this.#detachTimer !== undefined) {
@@ -218,10 +251,8 @@ export class JobHub {
     if (this.#registrations.size > 0) {
       const flags = this.#wantedFlags();
       if (this.#attached === undefined) await this.#attach(flags);
-      else if (flags !== this.#flags) {
-        await this.#attached.job.setNotifyFlags(flags);
-        this.#flags = flags;
-      }
+      else if (flags !== this.#flags) await this.#setFlags(this.#attached.job, flags);
+      if (this.#attached === undefined) return;
       if (this.#refreshWanted) {
         this.#refreshWanted = false;
         await this.#refresh('backstop', false);
@@ -249,22 +280,43 @@ export class JobHub {
     keepAlive.acquire();
     const unhook = watchJob(this.id, {
       beforeLeavingQueue: () => this.#onChain(() => this.#unregister()),
+      left: (state) => this.#onChain(() => this.#finish(state, 'action')),
       resume: (call) =>
         this.#exclusive(async () => {
           await call();
           this.#newAttempt();
         }),
     });
-    const attached = { job, callback, registered: false, unhook };
+    const attached = { job, callback, registered: false, unhook, left: false };
     this.#attached = attached;
-    await job.setNotifyFlags(flags);
-    this.#flags = flags;
-    await job.setNotifyInterface(callback);
-    attached.registered = true;
+    if (!(await this.#setFlags(job, flags))) return;
+    try {
+      await job.setNotifyInterface(callback);
+      attached.registered = true;
+    } catch (error) {
+      await this.#finishIfLeft(error, job, 'replay');
+      return;
+    }
     // Nothing missed: a job that finished before we listened is reported now, as a replay.
     const state = await job.getState();
+    if (isFinalState(state)) {
+      await this.#finish(state, 'replay');
+      return;
+    }
     this.#remember(state, undefined);
     await this.#observeState(state, 'replay');
+  }
+
+  /** SetNotifyFlags; false if the job turned out to have left the queue (the hub has then finished). */
+  async #setFlags(job: BitsJob, flags: number): Promise<boolean> {
+    try {
+      await job.setNotifyFlags(flags);
+      this.#flags = flags;
+      return true;
+    } catch (error) {
+      await this.#finishIfLeft(error, job, 'replay');
+      return false;
+    }
   }
 
   async #detach(): Promise<void> {
@@ -281,8 +333,8 @@ export class JobHub {
     attached.unhook();
     attached.callback.detach();
     try {
-      if (supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
-      if (attached.registered) await attached.job.setNotifyInterface(null);
+      if (!attached.left && supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
+      if (!attached.left && attached.registered) await attached.job.setNotifyInterface(null);
     } catch (error) {
       // A job that left the queue behind our back (another process, the service) has nothing to clear.
       if (!(error instanceof ComError)) throw error;
@@ -294,14 +346,54 @@ export class JobHub {
 
   /**
    * The job is about to be completed or cancelled by this process: clear our registration while the
-   * service still accepts it. Subscribers stay; the backstop (state, errors) keeps watching.
+   * service still accepts it. Subscribers stay until the call succeeds (then `left` finishes); if
+   * it fails, the backstop (state, errors) keeps watching.
    */
   async #unregister(): Promise<void> {
     const attached = this.#attached;
     if (attached === undefined || !attached.registered) return;
     attached.registered = false;
     attached.callback.detach();
-    await attached.job.setNotifyInterface(null);
+    try {
+      await attached.job.setNotifyInterface(null);
+    } catch (error) {
+      // Another process got there first; the caller's Complete or Cancel will say so.
+      await this.#finishIfLeft(error, attached.job, 'backstop');
+    }
+  }
+
+  /** A refused call: if the job has left the queue the hub finishes, otherwise the error stands. */
+  async #finishIfLeft(error: unknown, job: BitsJob, source: EventSource): Promise<void> {
+    const state = await finalStateAfter(error, job);
+    if (state === undefined) throw error;
+    await this.#finish(state, source);
+  }
+
+  /**
+   * The job left the queue. Subscribers of state, progress and modifications hear the final state
+   * (unless they already did), then every subscription completes and the hub lets go of the job. A
+   * later subscription attaches anew and hears the same at once.
+   */
+  async #finish(state: FinalJobState, source: EventSource): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined || attached.left) return;
+    attached.left = true;
+    this.#stopPolling();
+    if (state !== this.#lastState && (this.#wants('state') || this.#wants('progress') || this.#wants('modification'))) {
+      // The service may no longer answer for a job that is gone; the last reading then stands.
+      const progress = (await attached.job.getProgress().catch(ignoreComError)) ?? this.#lastProgress;
+      this.#remember(state, progress);
+      if (progress !== undefined) {
+        this.snapshots.next({ state, progress });
+        if (this.#wants('modification')) this.events.next({ type: 'modification', jobId: this.id, source, state, progress });
+      }
+    }
+    const registrations = [...this.#registrations];
+    this.#registrations.clear();
+    for (const registration of registrations) registration.end.complete();
+    await this.#detach();
+    // Whoever subscribed meanwhile attaches anew (and hears the same).
+    if (this.#registrations.size > 0) this.#scheduleReconcile();
   }
 
   /**
@@ -419,7 +511,9 @@ export class JobHub {
   async #observeState(state: JobState, source: EventSource): Promise<void> {
     const attached = this.#attached;
     if (attached === undefined) return;
-    if (state === 'transferred') {
+    if (isFinalState(state)) {
+      await this.#finish(state, source);
+    } else if (state === 'transferred') {
       this.#emitTransferred(source);
     } else if ((state === 'error' || state === 'transientError') && this.#wants('error')) {
       const count = await errorCount(attached.job);
@@ -479,7 +573,7 @@ export class JobHub {
   async #fail(error: unknown): Promise<void> {
     const registrations = [...this.#registrations];
     this.#registrations.clear();
-    for (const registration of registrations) registration.fail(error);
+    for (const registration of registrations) registration.end.fail(error);
     await this.#detach().catch(() => undefined);
   }
 }

@@ -19,6 +19,7 @@ function checkKinds<K extends JobEventType>(kinds: readonly K[]): ReadonlySet<K>
  * the `kinds` asked for. Cold: subscribing registers the kinds with the job's hub, which sets the
  * job's notify flags to the union of what every live subscription wants and attaches our callback;
  * unsubscribing removes them (and detaches after the last one). It never cancels or completes the job.
+ * It completes when the job leaves the queue (acknowledged or cancelled): no event can follow.
  *
  * A subscriber that arrives after the job finished gets the terminal event at once, marked `replay`.
  *
@@ -40,7 +41,10 @@ export function jobEvents$<K extends JobEventType = JobEventType>(
     });
     const last = hub.lastTerminal;
     if (last !== undefined && matches(last)) subscriber.next({ ...last, source: 'replay' });
-    const unregister = hub.register(job, wanted, checked, (error) => subscriber.error(error));
+    const unregister = hub.register(job, wanted, checked, {
+      fail: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
     return () => {
       events.unsubscribe();
       unregister();

@@ -24,7 +24,10 @@ export function snapshotField$<T>(
       last = value;
       subscriber.next(value);
     });
-    const unregister = hub.register(job, new Set([interest]), checked, (error) => subscriber.error(error));
+    const unregister = hub.register(job, new Set([interest]), checked, {
+      fail: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    });
     return () => {
       snapshots.unsubscribe();
       unregister();

@@ -7,6 +7,7 @@ import { snapshotField$ } from './snapshot.js';
 /**
  * The job's state: the current one at once, then every change. Asks for BG_NOTIFY_JOB_MODIFICATION
  * and polls as a backstop, because the service does not notify the moves into ERROR or TRANSFERRED.
+ * Ends with the job: `acknowledged` or `cancelled` is the last value.
  *
  * @example
  * state$(job).subscribe((state) => console.log(state)); // 'suspended', 'queued', 'transferring', ...
