@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, tap, toArray } from 'rxjs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { BitsJobError, download, resumePending, type DownloadSnapshot } from '../src/index.js';
+import { BitsJobError, download, JobLeftQueueError, resumePending, type DownloadSnapshot } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
@@ -86,5 +86,49 @@ describe('download() and resumePending() on the loopback service', () => {
     const others = await resumePending({ ...opts(), appName: 'otherapp' });
     expect(others).toEqual([]);
     expect(() => download([], opts())).toThrow(/^files: /);
+  });
+});
+
+describe('jobs that leave the queue behind our back', () => {
+  // As on Wine: a finished job stays listed until the service sweeps it.
+  const h = useLoopback({ listsFinishedJobs: true });
+  const opts = () => ({ runtime: h.service.runtime, pollInterval: 5, appName: 'myapp' });
+
+  afterEach(async () => {
+    await whenHubsIdle();
+    expect(liveHubs()).toBe(0);
+  });
+
+  test('a download another process cancels errors with JobLeftQueueError, and its job is given back', async () => {
+    let cancelled = false;
+    const ended = lastValueFrom(
+      download(h.server.url('/slow/x?size=40000&chunk=1000&delay=5'), h.local('x.bin'), opts()).pipe(
+        tap((snapshot) => {
+          if (cancelled || snapshot.bytesTransferred === 0) return;
+          cancelled = true;
+          h.service.job(snapshot.jobId)!.cancel();
+        }),
+      ),
+    );
+    const error: unknown = await ended.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobLeftQueueError);
+    expect(error).toMatchObject({ state: 'cancelled', message: expect.stringMatching(/was cancelled before it transferred/) });
+    await until(() => h.service.references().jobs === 0);
+  });
+
+  test('resumePending skips jobs that are acknowledged or cancelled, though still listed', async () => {
+    const finished = await h.bits.createJob({ displayName: 'myapp: done.bin', files: [{ url: h.server.url('/files/d?size=100'), localPath: h.local('done.bin') }] });
+    await finished.resume();
+    await until(async () => (await finished.getState()) === 'transferred');
+    await finished.complete();
+    const dropped = await h.bits.createJob({ displayName: 'myapp: dropped.bin' });
+    await dropped.cancel();
+    const waiting = await h.bits.createJob({ displayName: 'myapp: waiting.bin', files: [{ url: h.server.url('/files/w?size=100'), localPath: h.local('w.bin') }] });
+    expect(h.service.queue).toHaveLength(3);
+    const pending = await resumePending(opts());
+    expect(pending.map((p) => p.displayName)).toEqual(['myapp: waiting.bin']);
+    await pending[0]!.release();
+    for (const job of [finished, dropped, waiting]) await job.release();
+    expect(h.service.references().jobs).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { isFinalState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 import { connectFor, followDownload, jobPrefix, type DownloadOptions, type DownloadSnapshot } from './download.js';
 import { Observable } from 'rxjs';
@@ -19,7 +20,8 @@ export interface PendingDownload {
 /**
  * At app start: finds the jobs an earlier run left behind (display name `<appName>: ...`) and returns
  * their download Observables. The service does not keep our callbacks across a restart; subscribing
- * attaches again, and what happened meanwhile is replayed.
+ * attaches again, and what happened meanwhile is replayed. Jobs already acknowledged or cancelled are
+ * not pending (Wine still lists them for a moment): they are skipped.
  *
  * @example
  * for (const pending of await resumePending({ appName: 'myapp' })) pending.download$.subscribe(render);
@@ -29,7 +31,15 @@ export async function resumePending(options: DownloadOptions = {}): Promise<Pend
   const pending: PendingDownload[] = [];
   try {
     for await (const job of manager.jobs({ displayNamePrefix: jobPrefix(options.appName ?? 'rx-bits') })) {
-      const [displayName, state] = await Promise.all([job.getDisplayName(), job.getState()]);
+      const found = await Promise.all([job.getDisplayName(), job.getState()]).catch(async (error: unknown) => {
+        await job.release();
+        throw error;
+      });
+      const [displayName, state] = found;
+      if (isFinalState(state)) {
+        await job.release();
+        continue;
+      }
       const download$ = new Observable<DownloadSnapshot>((subscriber) => {
         const subscription = followDownload(job, { ...options, resume: state === 'suspended' }).subscribe(subscriber);
         return () => {
@@ -39,6 +49,10 @@ export async function resumePending(options: DownloadOptions = {}): Promise<Pend
       });
       pending.push({ jobId: job.id, displayName, download$, release: () => job.release() });
     }
+  } catch (error) {
+    // Nothing half-found stays referenced.
+    await Promise.all(pending.map((found) => found.release()));
+    throw error;
   } finally {
     if (options.manager === undefined) await manager.release();
   }
