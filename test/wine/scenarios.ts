@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { filter, firstValueFrom, lastValueFrom, take } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import {
   BitsJobError,
   completeWhenTransferred,
@@ -22,6 +22,7 @@ import {
   error$,
   failOnJobError,
   jobEvents$,
+  JobLeftQueueError,
   liveCallbackObjects,
   liveHubs,
   referenceStats,
@@ -148,6 +149,17 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     return results;
   },
 
+  /** A job that left the queue before anyone subscribed: Wine refuses SetNotifyFlags on it (BG_E_INVALID_STATE). */
+  async 'left-the-queue'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: left' });
+    await job.cancel();
+    const states = await lastValueFrom(state$(job, poll).pipe(toArray()));
+    const transferred = await lastValueFrom(transferred$(job).pipe(toArray()));
+    const waited = await firstValueFrom(jobEvents$(job).pipe(completeWhenTransferred(job))).catch((e: unknown) => e);
+    await job.release();
+    return { states, transferred: transferred.length, error: waited instanceof JobLeftQueueError ? { name: waited.name, state: waited.state } : String(waited) };
+  },
+
   async 'fifty-jobs'(bits) {
     const jobs = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -162,10 +174,12 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
 
   /** First process: starts a download that persists, and goes away as soon as it is under way. */
   async 'reattach-create'(bits) {
+    // Slow enough (2 s) that the first snapshot, polled after 500 ms, comes well before the end.
     const first = await firstValueFrom(
-      download(`${origin}/slow/reattach?size=20000&chunk=2000&delay=50`, local('reattach.bin'), { manager: bits, appName: `e2e-${arg}`, persist: true }),
+      download(`${origin}/slow/reattach?size=20000&chunk=1000&delay=100`, local('reattach.bin'), { manager: bits, appName: `e2e-${arg}`, persist: true }),
     );
-    return { id: first.jobId };
+    if (first.done !== undefined) throw new Error('the first process finished the job itself; the scenario needs it left unfinished');
+    return { id: first.jobId, state: first.state };
   },
 
   /** Second process: resumePending finds the job the first left and follows it to the end. */

@@ -164,6 +164,11 @@ describe('rx-bits against Wine’s BITS', () => {
     expect(details).toMatchObject({ complete: 'S_OK', states: ['acknowledged', 'cancelled'] });
   });
 
+  test('a job that left the queue: its Observables end at once, and waiting for its transfer is a JobLeftQueueError', async () => {
+    const { details } = await scenario('left-the-queue');
+    expect(details).toEqual({ states: ['cancelled'], transferred: 0, error: { name: 'JobLeftQueueError', state: 'cancelled' } });
+  });
+
   test('fifty jobs at once', async () => {
     const { details } = await scenario('fifty-jobs');
     expect(details).toEqual({ completed: 50, distinctHashes: 1 });
