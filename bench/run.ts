@@ -81,6 +81,8 @@ async function watchedJob(subscribers: number) {
 // the subscribers, against the same call into the bare callback.
 {
   const holds = { ours: [] as number[], floor: [] as number[] };
+  /** Until the subscriber heard (ours) or the call returned (the floor's whole work). */
+  const delivered: number[] = [];
   const bench = new Bench({ iterations: 300, time: 0, warmupIterations: 30 });
   let current: Awaited<ReturnType<typeof watchedJob>> | undefined;
   const fanOut = [1, 10, 100];
@@ -103,21 +105,20 @@ async function watchedJob(subscribers: number) {
       },
     );
   }
-  bench.add('floor: bare registered callback', async () => {
-    const start = bench.now();
-    await invokeAsync(floorObject, JobTransferred, null);
-    return { overriddenDuration: bench.now() - start };
-  });
   await bench.run();
-  // Hold times, interleaved call by call (order alternating), so both see the same machine.
+  // Per event and hold times, interleaved call by call (order alternating), so both sides see the
+  // same machine: run one after the other, a drift in its load between them passed for a cost.
   for (let i = 0; i < 1000; i++) {
     const watched = await watchedJob(1);
     for (const side of i % 2 === 0 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
       const start = performance.now();
       await invokeAsync(side === 'ours' ? watched.address : floorObject, JobTransferred, null);
       holds[side].push(performance.now() - start);
+      if (side === 'ours') {
+        await watched.allHeard;
+        delivered.push(performance.now() - start);
+      }
     }
-    await watched.allHeard;
     await watched.dispose();
   }
   const mean = (name: string) => {
@@ -126,14 +127,14 @@ async function watchedJob(subscribers: number) {
     return result.latency.mean;
   };
   const ours = mean('rx-bits, 1 subscriber(s)');
-  const floor = mean('floor: bare registered callback');
+  const [perEvent, floor] = [percentile(delivered, 50), percentile(holds.floor, 50)];
   rows.push({
-    metric: '1. per event, worker thread -> subscriber (µs)',
-    ours: `${fmt(ours * 1000)} (${fmt(1000 / ours, 0)}/s)`,
+    metric: '1. per event, worker thread -> subscriber, p50 (µs)',
+    ours: `${fmt(perEvent * 1000)} (${fmt(1000 / perEvent, 0)}/s)`,
     baseline: `${fmt(floor * 1000)} (${fmt(1000 / floor, 0)}/s)`,
-    ratio: fmt(ours / floor, 2),
+    ratio: fmt(perEvent / floor, 2),
     target: '<= 1.2',
-    met: ours / floor <= 1.2,
+    met: perEvent / floor <= 1.2,
   });
   const [p50, p99, f50, f99] = [percentile(holds.ours, 50), percentile(holds.ours, 99), percentile(holds.floor, 50), percentile(holds.floor, 99)];
   rows.push({
