@@ -289,7 +289,7 @@ describe('completeWhenTransferred', () => {
     ]);
   });
 
-  test('events that end without a transfer (the job left the queue) are a JobLeftQueueError naming the state', async () => {
+  test('events that end without a transfer because the job left the queue are a JobLeftQueueError naming the state', async () => {
     const job = (state: () => Promise<JobState>) => ({
       id: jobId,
       getFiles: async () => [],
@@ -303,5 +303,7 @@ describe('completeWhenTransferred', () => {
     // A service that no longer answers for the job: the error still comes, without the state.
     const gone = new ComError(0x80200002, 'IBackgroundCopyJob', 'GetState');
     await expect(ended(() => Promise.reject(gone))).rejects.toMatchObject({ name: 'JobLeftQueueError', state: undefined });
+    // Events cut short while the job is still queued (take, takeUntil...): nothing to report.
+    await expect(firstValueFrom(of(modification('queued')).pipe(completeWhenTransferred(job(async () => 'queued'))), { defaultValue: 'none' })).resolves.toBe('none');
   });
 });

@@ -1,6 +1,6 @@
 import { concatMap, defaultIfEmpty, filter, take, type OperatorFunction } from 'rxjs';
 import { ComError } from '../com/errors.js';
-import { isFinalState, type FinalJobState } from '../com/enums.js';
+import { isFinalState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 import type { BitsJob, JobFileInfo } from '../com/job.js';
 import type { JobEvent } from '../observables/events.js';
@@ -21,8 +21,9 @@ export interface CompletedJob {
 /**
  * On the `transferred` event, completes the job (its files appear at their local names), emits
  * what was kept, and completes. Other events are dropped; errors pass through. If the events end
- * first (the job left the queue: cancelled, or completed by another process), the stream errors
- * with a {@link JobLeftQueueError} that says which.
+ * first because the job left the queue (cancelled, or completed by another process), the stream
+ * errors with a {@link JobLeftQueueError} that says which; if they were cut short otherwise, it
+ * completes empty.
  *
  * @example
  * jobEvents$(job).pipe(completeWhenTransferred(job)).subscribe((done) => console.log(done.files.map((f) => f.localPath)));
@@ -33,23 +34,31 @@ export function completeWhenTransferred(job: Pick<BitsJob, 'id' | 'complete' | '
       filter((event) => event.type === 'transferred'),
       take(1),
       defaultIfEmpty(undefined),
-      concatMap(async (transferred) => {
-        if (transferred === undefined) throw new JobLeftQueueError(job.id, await finalState(job));
+      concatMap(async (transferred): Promise<CompletedJob | undefined> => {
+        if (transferred === undefined) {
+          const left = await leftQueue(job);
+          if (left !== undefined) throw left;
+          return undefined;
+        }
         // Which files made it is only knowable before Complete ends the job.
         const files = await job.getFiles();
         const result = await job.complete();
         return { jobId: job.id, ...result, files: files.filter((file) => file.completed) };
       }),
+      filter((done) => done !== undefined),
     );
 }
 
-/** The state a job ended in, or undefined where the service no longer answers for it. */
-async function finalState(job: Pick<BitsJob, 'getState'>): Promise<FinalJobState | undefined> {
+/**
+ * Why the events ended without a transfer: the job left the queue (a service that no longer answers
+ * for it counts), or nothing of the job's doing (the source was cut short, e.g. by `take`).
+ */
+async function leftQueue(job: Pick<BitsJob, 'id' | 'getState'>): Promise<JobLeftQueueError | undefined> {
   try {
     const state = await job.getState();
-    return isFinalState(state) ? state : undefined;
+    return isFinalState(state) ? new JobLeftQueueError(job.id, state) : undefined;
   } catch (error) {
-    if (error instanceof ComError) return undefined;
+    if (error instanceof ComError) return new JobLeftQueueError(job.id, undefined);
     throw error;
   }
 }
