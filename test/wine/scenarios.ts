@@ -174,9 +174,9 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
 
   /** First process: starts a download that persists, and goes away as soon as it is under way. */
   async 'reattach-create'(bits) {
-    // Slow enough (2 s) that the first snapshot, polled after 500 ms, comes well before the end.
+    // Slow enough (3 s) that the first snapshot, polled after 500 ms, comes well before the end.
     const first = await firstValueFrom(
-      download(`${origin}/slow/reattach?size=20000&chunk=1000&delay=100`, local('reattach.bin'), { manager: bits, appName: `e2e-${arg}`, persist: true }),
+      download(`${origin}/slow/reattach?size=20000&chunk=1000&delay=150`, local('reattach.bin'), { manager: bits, appName: `e2e-${arg}`, persist: true }),
     );
     if (first.done !== undefined) throw new Error('the first process finished the job itself; the scenario needs it left unfinished');
     return { id: first.jobId, state: first.state };
