@@ -160,6 +160,38 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     return { states, transferred: transferred.length, error: waited instanceof JobLeftQueueError ? { name: waited.name, state: waited.state } : String(waited) };
   },
 
+  /** Watches a job until another process (cancel-by-id) cancels it: the hub notices by polling. */
+  async 'watch-until-gone'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: watched' });
+    const states = lastValueFrom(state$(job, poll).pipe(toArray()));
+    let transferredEnded = false;
+    transferred$(job).subscribe({ complete: () => (transferredEnded = true) });
+    await whenHubsIdle();
+    writeFileSync(local('watch.ready'), job.id);
+    const seen = await states;
+    await whenHubsIdle();
+    await job.release();
+    // Wine holds our callback until the other process wakes its transfer thread (see cancel-by-id).
+    for (let i = 0; i < 1000 && liveCallbackObjects() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { states: seen, transferredEnded };
+  },
+
+  /**
+   * The other process: cancels the job whose id it is given. Wine refuses SetNotifyInterface(NULL)
+   * on a cancelled job, so it keeps the watcher's callback until its transfer thread sweeps the job
+   * out of the queue, which only a Resume wakes it to do: a small job of our own does that, and the
+   * watcher then sees its callback object released.
+   */
+  async 'cancel-by-id'(bits) {
+    const job = await bits.getJob(arg);
+    const cancel = await job.cancel();
+    await job.release();
+    const wake = await bits.createJob({ displayName: 'rx-bits e2e: wake', files: [{ url: local('source.bin'), localPath: local('wake.bin') }] });
+    await transfer(wake);
+    await wake.release();
+    return { cancel: cancel.code };
+  },
+
   async 'fifty-jobs'(bits) {
     const jobs = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>

@@ -169,6 +169,22 @@ describe('rx-bits against Wine’s BITS', () => {
     expect(details).toEqual({ states: ['cancelled'], transferred: 0, error: { name: 'JobLeftQueueError', state: 'cancelled' } });
   });
 
+  test('another process cancels a job we watch: state$ ends with cancelled, and transferred$ completes too', async () => {
+    const ready = path.join(work, 'watch.ready');
+    await rm(ready, { force: true });
+    const watching = scenario('watch-until-gone');
+    let id = '';
+    for (let i = 0; i < 600 && id === ''; i++) {
+      id = await readFile(ready, 'utf8').catch(() => '');
+      if (id === '') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(id, 'the watching process never said it was ready').not.toBe('');
+    await scenario('cancel-by-id', id);
+    const { details } = await watching;
+    expect(details?.states).toEqual(['suspended', 'cancelled']);
+    expect(details?.transferredEnded).toBe(true);
+  });
+
   test('fifty jobs at once', async () => {
     const { details } = await scenario('fifty-jobs');
     expect(details).toEqual({ completed: 50, distinctHashes: 1 });
