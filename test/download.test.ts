@@ -102,7 +102,7 @@ describe('jobs that leave the queue behind our back', () => {
   test('a download another process cancels errors with JobLeftQueueError, and its job is given back', async () => {
     let cancelled = false;
     const ended = lastValueFrom(
-      download(h.server.url('/slow/x?size=40000&chunk=1000&delay=5'), h.local('x.bin'), opts()).pipe(
+      download(h.server.url('/slow/x?size=40000&chunk=1000&delay=50'), h.local('x.bin'), opts()).pipe(
         tap((snapshot) => {
           if (cancelled || snapshot.bytesTransferred === 0) return;
           cancelled = true;

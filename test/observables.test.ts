@@ -225,7 +225,7 @@ describe('jobEvents$ and friends on the loopback service', () => {
   });
 
   test('another process cancels the job while we watch: state$ reports it, and every subscription completes', async () => {
-    const job = await h.bits.createJob({ displayName: 'elsewhere', files: [{ url: h.server.url('/slow/e?size=40000&chunk=1000&delay=5'), localPath: h.local('e.bin') }] });
+    const job = await h.bits.createJob({ displayName: 'elsewhere', files: [{ url: h.server.url('/slow/e?size=40000&chunk=1000&delay=50'), localPath: h.local('e.bin') }] });
     const states = lastValueFrom(state$(job, { pollInterval: 5 }).pipe(toArray()));
     const transferred = lastValueFrom(transferred$(job).pipe(toArray()));
     await job.resume();
