@@ -49,7 +49,7 @@ describe('download() and resumePending() on the loopback service', () => {
   });
 
   test('unsubscribing cancels the job; with persist it keeps running, and resumePending picks it up', async () => {
-    const slow = (name: string) => h.server.url(`/slow/${name}?size=40000&chunk=1000&delay=5`);
+    const slow = (name: string) => h.server.url(`/slow/${name}?size=40000&chunk=1000&delay=20`);
     const cancelled = download(slow('c'), h.local('c.bin'), opts()).subscribe();
     await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
     cancelled.unsubscribe();
@@ -70,7 +70,7 @@ describe('download() and resumePending() on the loopback service', () => {
   });
 
   test('a job that finished while the app was away completes at once on resumePending', async () => {
-    const subscription = download(h.server.url('/slow/f?size=20000&chunk=1000&delay=5'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
+    const subscription = download(h.server.url('/slow/f?size=20000&chunk=1000&delay=20'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
     await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
     subscription.unsubscribe(); // the app goes away mid-transfer
     await whenHubsIdle();
