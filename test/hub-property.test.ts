@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import { jobEvents$, JOB_EVENT_TYPES, NotifyFlags, progress$, state$, type BitsJob, type JobEventType } from '../src/index.js';
 import { NOTIFY_FLAG_OF, type Interest } from '../src/observables/events.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
-import { useLoopback } from './support/harness.js';
+import { until, useLoopback } from './support/harness.js';
 
 const h = useLoopback();
 
@@ -76,4 +76,81 @@ test('notify flags always equal the union of what live subscriptions want (fast-
     await job.cancel();
     await job.release();
   }
+}, 300_000);
+
+type LeavingCommand = Command | { readonly op: 'cancelHere' | 'cancelElsewhere'; readonly job: number };
+
+const leavingCommand: fc.Arbitrary<LeavingCommand> = fc.oneof(
+  { arbitrary: command, weight: 4 },
+  { arbitrary: fc.record({ op: fc.constantFrom('cancelHere' as const, 'cancelElsewhere' as const), job: fc.nat(JOBS - 1) }), weight: 1 },
+);
+
+const POLLED: ReadonlySet<Interest> = new Set(['error', 'modification', 'state', 'progress']);
+
+test('jobs leaving the queue end exactly the subscriptions they should, and flags stay right for the rest (fast-check, 300 runs)', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(leavingCommand, { maxLength: 12 }), async (commands) => {
+      const jobs = await Promise.all(Array.from({ length: JOBS }, (_, i) => h.bits.createJob({ displayName: `leaving ${i}` })));
+      const left = new Array<'here' | 'elsewhere' | undefined>(JOBS).fill(undefined);
+      const everAttached = new Array<boolean>(JOBS).fill(false);
+      /** `attachedToGone`: opened after its job left, with nothing else watching the job, so it attached to a gone job. */
+      const subs: Array<{ job: number; spec: Spec; subscription: Subscription; closedByUs: boolean; attachedToGone: boolean }> = [];
+      const watching = (job: number) => subs.some((sub) => sub.job === job && !sub.closedByUs && !sub.subscription.closed);
+      const open = (job: BitsJob, s: Spec): Subscription => {
+        // A short poll, so that a cancel made elsewhere is noticed quickly by polled subscriptions.
+        if (s.kind === 'state') return state$(job, { pollInterval: 1 }).subscribe();
+        if (s.kind === 'progress') return progress$(job, { pollInterval: 1 }).subscribe();
+        return jobEvents$(job, s.types, { pollInterval: 1 }).subscribe();
+      };
+      const check = async () => {
+        await whenHubsIdle();
+        for (const sub of subs) {
+          if (sub.closedByUs) continue;
+          const gone = left[sub.job];
+          // Never ended while its job is alive.
+          if (gone === undefined) expect(sub.subscription.closed).toBe(false);
+          // Ended at once by our own Cancel, or by attaching to a job that is already gone.
+          if (gone === 'here' || sub.attachedToGone) expect(sub.subscription.closed).toBe(true);
+          // Ended by the next poll when the hub polls; unpolled ones may wait (documented).
+          if (gone === 'elsewhere' && interestsOf(sub.spec).some((i) => POLLED.has(i))) await until(() => sub.subscription.closed);
+        }
+        for (let j = 0; j < JOBS; j++) {
+          if (left[j] !== undefined) continue;
+          const mine = subs.filter((sub) => sub.job === j && !sub.closedByUs);
+          const union = mine.flatMap((sub) => interestsOf(sub.spec)).reduce((flags, interest) => flags | NOTIFY_FLAG_OF[interest], 0);
+          expect(await jobs[j]!.getNotifyFlags()).toBe(mine.length > 0 ? union : everAttached[j] ? NotifyFlags.Disable : DEFAULT_FLAGS);
+          expect(await jobs[j]!.hasNotifyInterface()).toBe(mine.length > 0);
+        }
+      };
+      try {
+        for (const c of commands) {
+          if (c.op === 'subscribe') {
+            const attachedToGone = left[c.job] !== undefined && !watching(c.job);
+            subs.push({ job: c.job, spec: c.spec, subscription: open(jobs[c.job]!, c.spec), closedByUs: false, attachedToGone });
+            everAttached[c.job] = true;
+          } else if (c.op === 'unsubscribe') {
+            const live = subs.filter((sub) => !sub.closedByUs);
+            if (live.length === 0) continue;
+            const sub = live[c.pick % live.length]!;
+            sub.subscription.unsubscribe();
+            sub.closedByUs = true;
+          } else if (left[c.job] === undefined) {
+            if (c.op === 'cancelHere') await jobs[c.job]!.cancel();
+            else h.service.job(jobs[c.job]!.id)!.cancel(); // another process: not through our handle
+            left[c.job] = c.op === 'cancelHere' ? 'here' : 'elsewhere';
+          }
+          await check();
+        }
+      } finally {
+        for (const sub of subs) sub.subscription.unsubscribe();
+        await whenHubsIdle();
+        for (let j = 0; j < JOBS; j++) {
+          if (left[j] === undefined) await jobs[j]!.cancel();
+          await jobs[j]!.release();
+        }
+      }
+      expect(liveHubs()).toBe(0);
+    }),
+    { numRuns: 300 },
+  );
 }, 300_000);
