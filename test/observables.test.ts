@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { config, filter, firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
@@ -21,6 +22,7 @@ import {
   type JobState,
 } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
+import { content } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
 
 /** Collects what rxjs reports as unhandled (a subscriber that throws) instead of crashing the run. */
@@ -354,6 +356,59 @@ describe('delivery quirks the hub absorbs', () => {
     expect(events.filter((e) => e.type === 'transferred')).toHaveLength(1);
     expect(events[0]?.type).toBe('transferred');
     expect(events.filter((e) => e.type === 'modification' && e.source === 'callback').length).toBeGreaterThan(0);
+    subscription.unsubscribe();
+    await job.complete();
+    await job.release();
+  });
+});
+
+describe('a Complete or Cancel that leaves the job in the queue', () => {
+  // As recent Wine does for a Complete made while files are still missing.
+  const h = useLoopback({ keepsPartlyCompletedJobs: true });
+
+  afterEach(async () => {
+    await whenHubsIdle();
+    expect(liveHubs(), 'hubs still attached').toBe(0);
+  });
+
+  test('a partial Complete that keeps the job: subscriptions stay, we register again, and the rest still arrives', async () => {
+    const job = await h.bits.createJob({
+      displayName: 'partial',
+      files: [
+        { url: h.server.url('/files/p1?size=1000'), localPath: h.local('p1.bin') },
+        { url: h.server.url('/slow/p2?size=20000&chunk=1000&delay=20'), localPath: h.local('p2.bin') },
+      ],
+    });
+    const events: JobEvent[] = [];
+    let ended = false;
+    transferred$(job).subscribe({ next: (event) => events.push(event), complete: () => (ended = true) });
+    await whenHubsIdle();
+    await job.resume();
+    await until(() => h.service.job(job.id)?.files[0]?.completed === true);
+    expect(await job.complete()).toMatchObject({ code: 'BG_S_PARTIAL_COMPLETE', partial: true });
+    expect(ended).toBe(false);
+    expect(h.service.notifyTarget(job.id)).toBeDefined();
+    expect(await readFile(h.local('p1.bin'))).toEqual(content(1000));
+    await until(() => events.length === 1); // the JobTransferred of the rest, through the new registration
+    expect(events[0]).toMatchObject({ type: 'transferred', source: 'callback' });
+    expect(await job.complete()).toMatchObject({ code: 'S_OK', partial: false });
+    expect(ended).toBe(true);
+    expect(await readFile(h.local('p2.bin'))).toEqual(content(20000));
+    await job.release();
+  });
+
+  test('a Cancel the service refuses: the caller gets the named error, subscriptions stay and still hear the job', async () => {
+    const job = await h.bits.createJob({ displayName: 'denied', files: [{ url: h.server.url('/files/d?size=1000'), localPath: h.local('d.bin') }] });
+    const events: JobEvent[] = [];
+    const subscription = transferred$(job).subscribe((event) => events.push(event));
+    await whenHubsIdle();
+    h.service.faults.cancelDenied = true;
+    await expect(job.cancel()).rejects.toMatchObject({ name: 'ComError', code: 'E_ACCESSDENIED', method: 'Cancel' });
+    h.service.faults.cancelDenied = false;
+    expect(subscription.closed).toBe(false);
+    expect(h.service.notifyTarget(job.id)).toBeDefined();
+    await job.resume();
+    await until(() => events.length === 1);
     subscription.unsubscribe();
     await job.complete();
     await job.release();

@@ -124,6 +124,7 @@ export const E_NOINTERFACE = 0x80004002;
 export const E_POINTER = 0x80004003;
 export const E_UNEXPECTED = 0x8000ffff;
 export const E_INVALIDARG = 0x80070057;
+export const E_ACCESSDENIED = 0x80070005;
 export const RPC_E_CHANGED_MODE = 0x80010106;
 export const REGDB_E_CLASSNOTREG = 0x80040154;
 export const ERROR_FILE_NOT_FOUND = 0x80070002;

@@ -12,7 +12,6 @@ import {
   PROXY_USAGES,
   nameOf,
   type ErrorContext,
-  type FinalJobState,
   type JobPriority,
   type JobState,
   type JobType,
@@ -211,18 +210,19 @@ export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, l
 
 /**
  * What whoever watches a job (its hub) must hear of this process's own calls on it, keyed by job id.
- * - `beforeLeavingQueue`, before Complete/Cancel: clear the callback registration while the service
- *   still accepts SetNotifyInterface(NULL). A job that left the queue refuses it with
- *   BG_E_INVALID_STATE, and the service then holds our callback past our exit (Wine's crashes on it).
- * - `left`, after Complete/Cancel succeeded: the job is gone, and its watchers can end at once
- *   instead of waiting for a poll that might never come (`transferred$` alone does not poll).
+ * The watcher makes each call itself, in order with its own reads of the job.
+ * - `leave`, around Complete/Cancel; `call` answers the job's state afterwards. Before it, the
+ *   watcher clears its callback registration while the service still accepts SetNotifyInterface
+ *   (NULL): a job that left the queue refuses it with BG_E_INVALID_STATE, and the service then holds
+ *   our callback past our exit (Wine's crashes on it). After it, a final state ends the watcher at
+ *   once, without waiting for a poll that might never come (`transferred$` alone does not poll);
+ *   any other state, or a failed call, means the job stays, and the watcher registers again.
  * - `resume`, around the Resume call: a new attempt begins, so its terminal event is a new one even
- *   where the service cannot say so (Wine has no error count). The watcher makes the call itself, in
- *   order with its own reads of the job, so none of them can mistake the old attempt for the new.
+ *   where the service cannot say so (Wine has no error count), and none of the watcher's reads can
+ *   mistake the old attempt for the new.
  */
 export interface JobWatcher {
-  beforeLeavingQueue(): Promise<void>;
-  left(state: FinalJobState): Promise<void>;
+  leave(call: () => Promise<JobState>): Promise<void>;
   resume(call: () => Promise<unknown>): Promise<void>;
 }
 
@@ -349,23 +349,48 @@ export class BitsJob {
   /** Cancels the job and deletes its temporary files (BG_S_UNABLE_TO_DELETE_FILES is a result, not an error). */
   async cancel(): Promise<JobActionResult> {
     this.#ptr.address('Cancel');
-    await watchers.get(this.id)?.beforeLeavingQueue();
-    const result = actionResult(await this.#ptr.call('Cancel'));
-    await watchers.get(this.id)?.left('cancelled');
-    return result;
+    let hresult = 0;
+    await this.#leave(async () => {
+      hresult = await this.#ptr.call('Cancel');
+      return 'cancelled';
+    });
+    return actionResult(hresult);
   }
 
-  /** Makes the transferred files appear at their local names and ends the job. */
+  /**
+   * Makes the transferred files appear at their local names and ends the job. BITS ends it even when
+   * only some files are there (BG_S_PARTIAL_COMPLETE); recent Wine keeps such a job until the rest
+   * arrive, and a later complete() finishes it.
+   */
   async complete(): Promise<CompleteResult> {
     this.#ptr.address('Complete');
-    await watchers.get(this.id)?.beforeLeavingQueue();
-    const hresult = await this.#ptr.call('Complete');
-    await watchers.get(this.id)?.left('acknowledged');
+    let hresult = 0;
+    await this.#leave(async () => {
+      hresult = await this.#ptr.call('Complete');
+      return hresult === BG_S_PARTIAL_COMPLETE ? this.#stateAfterPartialComplete() : 'acknowledged';
+    });
     return {
       ...actionResult(hresult),
       partial: hresult === BG_S_PARTIAL_COMPLETE,
       unableToDeleteFiles: hresult === BG_S_UNABLE_TO_DELETE_FILES,
     };
+  }
+
+  /** Complete or Cancel, through the job's watcher when it has one. */
+  async #leave(call: () => Promise<JobState>): Promise<void> {
+    const watcher = watchers.get(this.id);
+    if (watcher === undefined) await call();
+    else await watcher.leave(call);
+  }
+
+  /** Whether a partial Complete ended the job (a service that no longer answers for it has ended it). */
+  async #stateAfterPartialComplete(): Promise<JobState> {
+    try {
+      return await this.getState();
+    } catch (error) {
+      if (error instanceof ComError) return 'acknowledged';
+      throw error;
+    }
   }
 
   async getState(): Promise<JobState> {

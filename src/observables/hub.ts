@@ -276,11 +276,10 @@ export class JobHub {
     const source = [...this.#registrations].find((registration) => !registration.job.released)?.job;
     if (source === undefined) throw new ReleasedError('IBackgroundCopyJob', 'subscribe');
     const job = await source.duplicate();
-    const callback = new CallbackObject((notification) => this.#onNotification(notification));
+    const callback = this.#newCallback();
     keepAlive.acquire();
     const unhook = watchJob(this.id, {
-      beforeLeavingQueue: () => this.#onChain(() => this.#unregister()),
-      left: (state) => this.#onChain(() => this.#finish(state, 'action')),
+      leave: (call) => this.#exclusive(() => this.#leave(call)),
       resume: (call) =>
         this.#exclusive(async () => {
           await call();
@@ -345,10 +344,24 @@ export class JobHub {
   }
 
   /**
-   * The job is about to be completed or cancelled by this process: clear our registration while the
-   * service still accepts it. Subscribers stay until the call succeeds (then `left` finishes); if
-   * it fails, the backstop (state, errors) keeps watching.
+   * This process completes or cancels the job. Our registration is cleared first, while the service
+   * still accepts it; then the job has either left the queue (subscriptions end at once) or stayed
+   * (the call failed, or recent Wine kept a partly completed job), and we register again, looking
+   * for what we may have missed meanwhile.
    */
+  async #leave(call: () => Promise<JobState>): Promise<void> {
+    await this.#unregister();
+    let state: JobState;
+    try {
+      state = await call();
+    } catch (error) {
+      await this.#registerAgain().catch((again: unknown) => this.#fail(again));
+      throw error;
+    }
+    if (isFinalState(state)) await this.#finish(state, 'action');
+    else await this.#registerAgain();
+  }
+
   async #unregister(): Promise<void> {
     const attached = this.#attached;
     if (attached === undefined || !attached.registered) return;
@@ -360,6 +373,23 @@ export class JobHub {
       // Another process got there first; the caller's Complete or Cancel will say so.
       await this.#finishIfLeft(error, attached.job, 'backstop');
     }
+  }
+
+  async #registerAgain(): Promise<void> {
+    const attached = this.#attached;
+    if (attached === undefined || attached.registered || attached.left) return;
+    // The old object was detached (late calls to it are dropped); the service gets a fresh one.
+    attached.callback.dispose();
+    attached.callback = this.#newCallback();
+    await attached.job.setNotifyInterface(attached.callback);
+    attached.registered = true;
+    const state = await attached.job.getState();
+    this.#remember(state, undefined);
+    await this.#observeState(state, 'replay');
+  }
+
+  #newCallback(): CallbackObject {
+    return new CallbackObject((notification) => this.#onNotification(notification));
   }
 
   /** A refused call: if the job has left the queue the hub finishes, otherwise the error stands. */
@@ -413,19 +443,6 @@ export class JobHub {
           resolve(await task());
         } catch (error) {
           reject(error);
-        }
-      });
-    });
-  }
-
-  /** Runs `task` on the hub's chain and resolves once it ran (a failure there is the hub's, as always). */
-  #onChain(task: () => Promise<void>): Promise<void> {
-    return new Promise((resolve) => {
-      this.#enqueue(async () => {
-        try {
-          await task();
-        } finally {
-          resolve();
         }
       });
     });

@@ -9,6 +9,7 @@ import {
   BG_E_NETWORK_DISCONNECTED,
   BG_S_PARTIAL_COMPLETE,
   BG_S_UNABLE_TO_DELETE_FILES,
+  E_ACCESSDENIED,
   E_UNEXPECTED,
   S_OK,
 } from '../../src/com/hresult.js';
@@ -35,6 +36,8 @@ export interface FileModel {
   bytesTotal: number | undefined;
   bytesTransferred: number;
   completed: boolean;
+  /** Moved to its local name by a partial Complete that kept the job (keepsPartlyCompletedJobs). */
+  committed?: boolean;
 }
 
 export interface ErrorModel {
@@ -58,6 +61,8 @@ export interface Faults {
   disconnects: number;
   /** Cancel answers BG_S_UNABLE_TO_DELETE_FILES (Wine does so for errored jobs). */
   unableToDeleteFiles: boolean;
+  /** Cancel fails with E_ACCESSDENIED and the job stays (BITS does so for another user's job). */
+  cancelDenied: boolean;
 }
 
 export interface JobModelOptions {
@@ -65,6 +70,11 @@ export interface JobModelOptions {
   readonly secondMs: number;
   /** Faults the test injects while the service runs. */
   readonly faults: Faults;
+  /**
+   * A Complete with files still missing moves those that arrived and keeps the job, answering
+   * BG_S_PARTIAL_COMPLETE (recent Wine's dlls/qmgr/job.c); BITS acknowledges the job instead.
+   */
+  readonly keepsPartlyCompletedJobs: boolean;
 }
 
 const FINAL: readonly number[] = [State.ACKNOWLEDGED, State.CANCELLED];
@@ -157,6 +167,7 @@ export class JobModel {
    */
   cancel(): number {
     if (this.final) return BG_E_INVALID_STATE;
+    if (this.options.faults.cancelDenied) return E_ACCESSDENIED;
     this.#finish(State.CANCELLED, []);
     return this.options.faults.unableToDeleteFiles ? BG_S_UNABLE_TO_DELETE_FILES : S_OK;
   }
@@ -165,7 +176,11 @@ export class JobModel {
   complete(): number {
     if (this.final) return BG_E_INVALID_STATE;
     const done = this.files.filter((file) => file.completed);
-    for (const file of done) renameSync(file.tempPath, file.localPath);
+    for (const file of done.filter((file) => !file.committed)) renameSync(file.tempPath, file.localPath);
+    if (done.length < this.files.length && this.options.keepsPartlyCompletedJobs) {
+      for (const file of done) file.committed = true;
+      return BG_S_PARTIAL_COMPLETE;
+    }
     this.#finish(State.ACKNOWLEDGED, done);
     return done.length === this.files.length ? S_OK : BG_S_PARTIAL_COMPLETE;
   }

@@ -77,6 +77,8 @@ export interface LoopbackOptions extends NotifierOptions {
    * as on Wine, whose transfer thread sweeps them out only when it next wakes.
    */
   readonly listsFinishedJobs: boolean;
+  /** A Complete with files still missing keeps the job (recent Wine); BITS acknowledges it. */
+  readonly keepsPartlyCompletedJobs: boolean;
 }
 
 const DEFAULTS: LoopbackOptions = {
@@ -86,6 +88,7 @@ const DEFAULTS: LoopbackOptions = {
   errorCountNotImplemented: false,
   keepsCallbackOfFinishedJobs: false,
   listsFinishedJobs: false,
+  keepsPartlyCompletedJobs: false,
   maxConcurrent: 4,
   retryMs: 10,
   replayTerminal: 0,
@@ -149,7 +152,7 @@ export class LoopbackService {
   readonly taskMemory = new TaskMemory();
   readonly notifier: Notifier;
   /** Faults a test can switch on at any time. */
-  readonly faults: Faults = { disconnects: 0, unableToDeleteFiles: false };
+  readonly faults: Faults = { disconnects: 0, unableToDeleteFiles: false, cancelDenied: false };
   readonly #calls = new Map<string, number>();
   /** Every counted call in order, e.g. `IBackgroundCopyJob::Cancel`. */
   readonly callLog: string[] = [];
@@ -341,6 +344,7 @@ export class LoopbackService {
     const model = new JobModel(parseGuid(randomUUID()), displayName, type, events, {
       secondMs: this.options.secondMs,
       faults: this.faults,
+      keepsPartlyCompletedJobs: this.options.keepsPartlyCompletedJobs,
     });
     const entry: JobEntry = { model, flavor, target: undefined, object: this.#createJobObject(model, flavor, () => entry) };
     this.#jobs.set(model.id, entry);
