@@ -238,6 +238,15 @@ describe('jobEvents$ and friends on the loopback service', () => {
     await job.release();
   });
 
+  test("this process's own Cancel: modification subscribers hear 'cancelled' (source 'action'), then complete", async () => {
+    const job = await h.bits.createJob({ displayName: 'own-cancel' });
+    const events = lastValueFrom(jobEvents$(job, ['modification']).pipe(toArray()));
+    await whenHubsIdle();
+    await job.cancel();
+    expect((await events).at(-1)).toMatchObject({ type: 'modification', source: 'action', state: 'cancelled' });
+    await job.release();
+  });
+
   test("this process's own Complete ends transferred$ at once, without a poll", async () => {
     const job = await h.bits.createJob({ displayName: 'own', files: [{ url: h.server.url('/files/o?size=1000'), localPath: h.local('o.bin') }] });
     const seen: JobEvent[] = [];

@@ -11,7 +11,9 @@ import {
   failOnJobError,
   hresultName,
   InvalidArgumentError,
+  isFinalState,
   isTransientJobError,
+  JOB_STATES,
   JobLeftQueueError,
   parseGuid,
   progressRatio,
@@ -216,6 +218,10 @@ describe('takeUntilFinal', () => {
       const events = { m: modification('transferring'), x: transferred, c: modification('cancelled') };
       expectObservable(cold('-m-x-c-m', events).pipe(takeUntilFinal())).toBe('-m-x-(c|)', events);
     });
+  });
+
+  test('isFinalState: exactly ACKNOWLEDGED and CANCELLED', () => {
+    expect(JOB_STATES.filter((state) => isFinalState(state))).toEqual(['acknowledged', 'cancelled']);
   });
 });
 
