@@ -43,6 +43,20 @@ test('import loads the ESM build', async () => {
   expect(stdout.trim()).toBe('ok');
 });
 
+test('loaded both ways in one process, it is one copy: the same functions and classes, one hub registry', async () => {
+  const script = `
+    const required = require('rx-bits');
+    import('rx-bits').then((imported) => {
+      const names = Object.keys(imported).filter((name) => name !== 'default');
+      const same = names.every((name) => imported[name] === required[name]);
+      const all = Object.keys(required).filter((name) => name !== '__esModule').length === names.length;
+      console.log(same && all && imported.whenHubsIdle === required.whenHubsIdle && imported.ComError === required.ComError ? 'one copy' : 'two copies');
+    });
+  `;
+  const { stdout } = await run(process.execPath, ['-e', script], { cwd: app });
+  expect(stdout.trim()).toBe('one copy');
+});
+
 test('both builds type-check from a consumer (node16 resolution, CJS and ESM files)', async () => {
   await writeFile(path.join(app, 'use.cts'), "import { connect, type BitsJob } from 'rx-bits';\nexport const c: typeof connect = connect;\nexport type J = BitsJob;\n");
   await writeFile(path.join(app, 'use.mts'), "import { connect, type BitsJob } from 'rx-bits';\nexport const c: typeof connect = connect;\nexport type J = BitsJob;\n");

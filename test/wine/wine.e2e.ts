@@ -200,7 +200,7 @@ describe('rx-bits against Wine’s BITS', () => {
     const logFile = path.join(work, 'cli.log');
     const log = await open(logFile, 'w');
     const { code, signal } = await exited(
-      spawn('timeout', ['120', wine.WINE, wine.NODE_EXE, path.join('node_modules', 'rx-bits', 'dist', 'esm', 'cli', 'bin.js'), 'get', `${server.origin}/files/cli?size=77777`, toWindows(path.join(work, 'cli.bin')), '--json'], {
+      spawn('timeout', ['120', wine.WINE, wine.NODE_EXE, path.join('node_modules', 'rx-bits', 'dist', 'cjs', 'cli', 'bin.js'), 'get', `${server.origin}/files/cli?size=77777`, toWindows(path.join(work, 'cli.bin')), '--json'], {
         cwd: app,
         env,
         stdio: ['ignore', log.fd, log.fd],
