@@ -57,6 +57,11 @@ test('loaded both ways in one process, it is one copy: the same functions and cl
   expect(stdout.trim()).toBe('one copy');
 });
 
+test("the package's bin runs the CLI (npx rx-bits)", async () => {
+  const { stdout } = await run(path.join(app, 'node_modules', '.bin', 'rx-bits'), ['--help'], { cwd: app });
+  expect(stdout).toMatch(/^Usage: rx-bits <command>/);
+});
+
 test('both builds type-check from a consumer (node16 resolution, CJS and ESM files)', async () => {
   await writeFile(path.join(app, 'use.cts'), "import { connect, type BitsJob } from 'rx-bits';\nexport const c: typeof connect = connect;\nexport type J = BitsJob;\n");
   await writeFile(path.join(app, 'use.mts'), "import { connect, type BitsJob } from 'rx-bits';\nexport const c: typeof connect = connect;\nexport type J = BitsJob;\n");
