@@ -76,3 +76,17 @@ export class ComError extends RxBitsError {
     this.code = code;
   }
 }
+
+/**
+ * The answer of a call into the service, or undefined where the service refused it. For reads about
+ * a job that may be gone: what a finished job still answers differs between BITS and Wine. Anything
+ * that is not a COM failure (a bug, a released pointer) still throws.
+ */
+export async function unlessComError<T>(answer: Promise<T>): Promise<T | undefined> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (error instanceof ComError) return undefined;
+    throw error;
+  }
+}

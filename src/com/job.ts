@@ -17,7 +17,7 @@ import {
   type JobType,
   type ProxyUsage,
 } from './enums.js';
-import { ComError, InvalidArgumentError } from './errors.js';
+import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, type Guid } from './guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
@@ -385,12 +385,7 @@ export class BitsJob {
 
   /** Whether a partial Complete ended the job (a service that no longer answers for it has ended it). */
   async #stateAfterPartialComplete(): Promise<JobState> {
-    try {
-      return await this.getState();
-    } catch (error) {
-      if (error instanceof ComError) return 'acknowledged';
-      throw error;
-    }
+    return (await unlessComError(this.getState())) ?? 'acknowledged';
   }
 
   async getState(): Promise<JobState> {

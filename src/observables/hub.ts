@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { supports } from '../com/backend.js';
 import { CallbackObject, type Notification } from '../com/callback-object.js';
 import { NotifyFlags, isFinalState, type FinalJobState, type JobState } from '../com/enums.js';
-import { ComError, InvalidArgumentError, ReleasedError } from '../com/errors.js';
+import { ComError, InvalidArgumentError, ReleasedError, unlessComError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
@@ -103,13 +103,8 @@ const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transient
  */
 async function finalStateAfter(error: unknown, job: BitsJob): Promise<FinalJobState | undefined> {
   if (!(error instanceof ComError) || (error.hresult !== BG_E_INVALID_STATE && error.hresult !== DO_E_INVALID_STATE)) return undefined;
-  const state = await job.getState().catch(ignoreComError);
+  const state = await unlessComError(job.getState());
   return state !== undefined && isFinalState(state) ? state : undefined;
-}
-
-function ignoreComError(error: unknown): undefined {
-  if (!(error instanceof ComError)) throw error;
-  return undefined;
 }
 
 /** The service's error count, or undefined where it has none (Wine answers E_NOTIMPL). */
@@ -411,7 +406,7 @@ export class JobHub {
     this.#stopPolling();
     if (state !== this.#lastState && (this.#wants('state') || this.#wants('progress') || this.#wants('modification'))) {
       // The service may no longer answer for a job that is gone; the last reading then stands.
-      const progress = (await attached.job.getProgress().catch(ignoreComError)) ?? this.#lastProgress;
+      const progress = (await unlessComError(attached.job.getProgress())) ?? this.#lastProgress;
       this.#remember(state, progress);
       if (progress !== undefined) {
         this.snapshots.next({ state, progress });

@@ -1,5 +1,5 @@
 import { concatMap, defaultIfEmpty, filter, take, type OperatorFunction } from 'rxjs';
-import { ComError } from '../com/errors.js';
+import { unlessComError } from '../com/errors.js';
 import { isFinalState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 import type { BitsJob, JobFileInfo } from '../com/job.js';
@@ -54,11 +54,7 @@ export function completeWhenTransferred(job: Pick<BitsJob, 'id' | 'complete' | '
  * for it counts), or nothing of the job's doing (the source was cut short, e.g. by `take`).
  */
 async function leftQueue(job: Pick<BitsJob, 'id' | 'getState'>): Promise<JobLeftQueueError | undefined> {
-  try {
-    const state = await job.getState();
-    return isFinalState(state) ? new JobLeftQueueError(job.id, state) : undefined;
-  } catch (error) {
-    if (error instanceof ComError) return new JobLeftQueueError(job.id, undefined);
-    throw error;
-  }
+  const state = await unlessComError(job.getState());
+  if (state === undefined) return new JobLeftQueueError(job.id, undefined);
+  return isFinalState(state) ? new JobLeftQueueError(job.id, state) : undefined;
 }
