@@ -232,6 +232,11 @@ export class JobHub {
     return false;
   }
 
+  /** Whether anyone needs the job's state and progress (state$, progress$, modification events). */
+  #wantsSnapshots(): boolean {
+    return this.#wants('state') || this.#wants('progress') || this.#wants('modification');
+  }
+
   #pollInterval(): number | undefined {
     let interval: number | undefined;
     for (const registration of this.#registrations) {
@@ -291,8 +296,13 @@ export class JobHub {
       await this.#finishIfLeft(error, job, 'replay');
       return;
     }
-    // Nothing missed: a job that finished before we listened is reported now, as a replay.
+    await this.#replay(job);
+  }
+
+  /** Nothing missed: whatever the job came to before we listened is reported now, as a replay. */
+  async #replay(job: BitsJob): Promise<void> {
     const state = await job.getState();
+    // Before #remember, which would make #finish think the final state was already reported.
     if (isFinalState(state)) {
       await this.#finish(state, 'replay');
       return;
@@ -378,9 +388,7 @@ export class JobHub {
     attached.callback = this.#newCallback();
     await attached.job.setNotifyInterface(attached.callback);
     attached.registered = true;
-    const state = await attached.job.getState();
-    this.#remember(state, undefined);
-    await this.#observeState(state, 'replay');
+    await this.#replay(attached.job);
   }
 
   #newCallback(): CallbackObject {
@@ -404,7 +412,7 @@ export class JobHub {
     if (attached === undefined || attached.left) return;
     attached.left = true;
     this.#stopPolling();
-    if (state !== this.#lastState && (this.#wants('state') || this.#wants('progress') || this.#wants('modification'))) {
+    if (state !== this.#lastState && this.#wantsSnapshots()) {
       // The service may no longer answer for a job that is gone; the last reading then stands.
       const progress = (await unlessComError(attached.job.getProgress())) ?? this.#lastProgress;
       this.#remember(state, progress);
@@ -492,7 +500,7 @@ export class JobHub {
     if (attached === undefined) return;
     const state = await attached.job.getState();
     // Someone watching only for errors needs the state alone: one call per poll, not two.
-    if (!fromCallback && !this.#wants('modification') && !this.#wants('state') && !this.#wants('progress')) {
+    if (!fromCallback && !this.#wantsSnapshots()) {
       this.#remember(state, undefined);
       await this.#observeState(state, source);
       return;
