@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Subscription } from 'rxjs';
 import { expect, test } from 'vitest';
-import { jobEvents$, JOB_EVENT_TYPES, NotifyFlags, progress$, state$, type BitsJob, type JobEventType } from '../src/index.js';
+import { jobEvents$, JOB_EVENT_TYPES, NotifyFlags, progress$, state$, type BitsJob, type HubOptions, type JobEventType } from '../src/index.js';
 import { NOTIFY_FLAG_OF, type Interest } from '../src/observables/events.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { until, useLoopback } from './support/harness.js';
@@ -28,10 +28,10 @@ function interestsOf(s: Spec): Interest[] {
   return s.kind === 'events' ? [...s.types] : [s.kind];
 }
 
-function open(job: BitsJob, s: Spec): Subscription {
-  if (s.kind === 'state') return state$(job).subscribe();
-  if (s.kind === 'progress') return progress$(job).subscribe();
-  return jobEvents$(job, s.types).subscribe();
+function open(job: BitsJob, s: Spec, options: HubOptions = {}): Subscription {
+  if (s.kind === 'state') return state$(job, options).subscribe();
+  if (s.kind === 'progress') return progress$(job, options).subscribe();
+  return jobEvents$(job, s.types, options).subscribe();
 }
 
 test('notify flags always equal the union of what live subscriptions want (fast-check, 1,000 runs)', async () => {
@@ -96,12 +96,8 @@ test('jobs leaving the queue end exactly the subscriptions they should, and flag
       /** `attachedToGone`: opened after its job left, with nothing else watching the job, so it attached to a gone job. */
       const subs: Array<{ job: number; spec: Spec; subscription: Subscription; closedByUs: boolean; attachedToGone: boolean }> = [];
       const watching = (job: number) => subs.some((sub) => sub.job === job && !sub.closedByUs && !sub.subscription.closed);
-      const open = (job: BitsJob, s: Spec): Subscription => {
-        // A short poll, so that a cancel made elsewhere is noticed quickly by polled subscriptions.
-        if (s.kind === 'state') return state$(job, { pollInterval: 1 }).subscribe();
-        if (s.kind === 'progress') return progress$(job, { pollInterval: 1 }).subscribe();
-        return jobEvents$(job, s.types, { pollInterval: 1 }).subscribe();
-      };
+      // A short poll, so that a cancel made elsewhere is noticed quickly by polled subscriptions.
+      const quickPoll: HubOptions = { pollInterval: 1 };
       const check = async () => {
         await whenHubsIdle();
         for (const sub of subs) {
@@ -126,7 +122,7 @@ test('jobs leaving the queue end exactly the subscriptions they should, and flag
         for (const c of commands) {
           if (c.op === 'subscribe') {
             const attachedToGone = left[c.job] !== undefined && !watching(c.job);
-            subs.push({ job: c.job, spec: c.spec, subscription: open(jobs[c.job]!, c.spec), closedByUs: false, attachedToGone });
+            subs.push({ job: c.job, spec: c.spec, subscription: open(jobs[c.job]!, c.spec, quickPoll), closedByUs: false, attachedToGone });
             everAttached[c.job] = true;
           } else if (c.op === 'unsubscribe') {
             const live = subs.filter((sub) => !sub.closedByUs);
