@@ -120,6 +120,7 @@ export function labelHresult(hr: number): string {
 export const S_OK = 0;
 export const S_FALSE = 1;
 export const E_NOTIMPL = 0x80004001;
+export const E_FAIL = 0x80004005;
 export const E_NOINTERFACE = 0x80004002;
 export const E_POINTER = 0x80004003;
 export const E_UNEXPECTED = 0x8000ffff;

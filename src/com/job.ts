@@ -46,6 +46,7 @@ import {
   BG_SIZE_UNKNOWN,
   fileTimeToDate,
   pointerSlot,
+  type Pointer,
   toBigInt,
 } from './native-types.js';
 import type { ComRuntime } from './runtime.js';
@@ -508,11 +509,27 @@ export class BitsJob {
 
   /** Whether some callback (ours or another process's: last writer wins) is registered. */
   async hasNotifyInterface(): Promise<boolean> {
+    return (await this.#notifyInterfaceAddress()) !== undefined;
+  }
+
+  /**
+   * Whether `callback` is the job's registered notify interface. COM hands an object back to the
+   * apartment it came from as its own pointer (seen under Wine), and an object of another process as
+   * a proxy, a different address: so "still ours" is a pointer comparison.
+   */
+  async notifyInterfaceIs(callback: CallbackObject): Promise<boolean> {
+    return (await this.#notifyInterfaceAddress()) === callback.address;
+  }
+
+  /** The registered notify interface's address (its reference given back at once), or undefined. */
+  async #notifyInterfaceAddress(): Promise<Pointer | undefined> {
     const slot = pointerSlot();
     await this.#ptr.call('GetNotifyInterface', slot);
     const registered = ComPtr.fromSlot(slot, IUnknown);
-    await registered?.release();
-    return registered !== undefined;
+    if (registered === undefined) return undefined;
+    const address = registered.address();
+    await registered.release();
+    return address;
   }
 
   async getMinimumRetryDelay(): Promise<number> {

@@ -13,6 +13,7 @@ import {
   hresultMessage,
 } from '../com/hresult.js';
 import { watchJob, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
+import { TerminalLedger } from './terminal-ledger.js';
 import {
   NOTIFY_FLAG_OF,
   POLLED_INTERESTS,
@@ -93,7 +94,11 @@ const NO_ERROR_INFORMATION: JobErrorInfo = {
   file: undefined,
 };
 
-const TERMINAL_STATES: readonly JobState[] = ['transferred', 'error', 'transientError'];
+/** The state a terminal event belongs to: it stands while the job stays there. */
+function stateOf(event: TransferredEvent | ErrorEvent): JobState {
+  if (event.type === 'transferred') return 'transferred';
+  return event.transient ? 'transientError' : 'error';
+}
 
 /**
  * The state the job ended in, if a failed call was refused because the job already left the queue.
@@ -115,11 +120,6 @@ async function errorCount(job: BitsJob): Promise<number | undefined> {
     if (error instanceof ComError && error.hresult === E_NOTIMPL) return undefined;
     throw error;
   }
-}
-
-/** Dedupe key of an error event: per error count where there is one, else per stay in the error state. */
-function errorKey(transient: boolean, count: number | undefined): string {
-  return `${transient ? 'transientError' : 'error'}:${count ?? 'this-transition'}`;
 }
 
 /**
@@ -145,15 +145,17 @@ export class JobHub {
   readonly events = new Subject<JobEvent>();
   /** State and progress each time the hub looks. */
   readonly snapshots = new Subject<JobSnapshot>();
-  /** The terminal event of the current transition, for subscribers that arrive after it. */
+  /**
+   * The terminal event of the job's current stay (transferred, error or transient error), told at
+   * once to every subscriber that arrives while it stands.
+   */
   lastTerminal: TransferredEvent | ErrorEvent | undefined;
 
   readonly #registrations = new Set<Registration>();
   /** The hub's own reference to the job and its callback object, while attached. */
   #attached: { job: BitsJob; callback: CallbackObject; registered: boolean; unhook: () => void; left: boolean } | undefined;
   #flags: number | undefined;
-  /** Terminal events already emitted: `transferred`, and errors by {@link errorKey}. */
-  readonly #emitted = new Set<string>();
+  readonly #ledger = new TerminalLedger();
   #lastState: JobState | undefined;
   #lastProgress: JobProgress | undefined;
   #lastCallbackAt = 0;
@@ -162,6 +164,8 @@ export class JobHub {
   #detachDue = false;
   #lastDetachDelay = 0;
   #refreshWanted = false;
+  /** A subscription for terminal events arrived: look at the job, as a fresh attach does. */
+  #replayWanted = false;
   #reconcileScheduled = false;
   /** Every COM operation and every notification runs through this chain, one at a time, in order. */
   #work: Promise<void> = Promise.resolve();
@@ -182,6 +186,9 @@ export class JobHub {
       this.#detachTimer = undefined;
     }
     if (interests.has('state') || interests.has('progress')) this.#refreshWanted = true;
+    // Whatever happened before this subscription is told at once, on an attached hub as on a fresh one:
+    // the hub may not know it yet (nobody asked for that notification, and it is not polled for).
+    if (interests.has('transferred') || interests.has('error')) this.#replayWanted = true;
     this.#scheduleReconcile();
     return () => {
       if (!this.#registrations.delete(registration)) return;
@@ -250,8 +257,13 @@ export class JobHub {
   async #reconcile(): Promise<void> {
     if (this.#registrations.size > 0) {
       const flags = this.#wantedFlags();
+      const replayWanted = this.#replayWanted;
+      this.#replayWanted = false;
+      // A fresh attach looks at the job itself.
       if (this.#attached === undefined) await this.#attach(flags);
-      else if (flags !== this.#flags) await this.#setFlags(this.#attached.job, flags);
+      else if (flags === this.#flags || (await this.#setFlags(this.#attached.job, flags))) {
+        if (replayWanted) await this.#replay(this.#attached.job);
+      }
       if (this.#attached === undefined) return;
       if (this.#refreshWanted) {
         this.#refreshWanted = false;
@@ -328,7 +340,7 @@ export class JobHub {
     if (attached === undefined) return;
     this.#attached = undefined;
     this.#flags = undefined;
-    this.#emitted.clear();
+    this.#ledger.newAttempt();
     this.lastTerminal = undefined;
     this.#lastState = undefined;
     this.#lastProgress = undefined;
@@ -337,11 +349,7 @@ export class JobHub {
     attached.unhook();
     attached.callback.detach();
     try {
-      if (!attached.left && supports(attached.job.backend, 'BG_NOTIFY_DISABLE')) await attached.job.setNotifyFlags(NotifyFlags.Disable);
-      if (!attached.left && attached.registered) await attached.job.setNotifyInterface(null);
-    } catch (error) {
-      // A job that left the queue behind our back (another process, the service) has nothing to clear.
-      if (!(error instanceof ComError)) throw error;
+      if (!attached.left && attached.registered) await clearRegistration(attached.job, attached.callback);
     } finally {
       attached.callback.dispose();
       await attached.job.release();
@@ -370,14 +378,18 @@ export class JobHub {
   async #unregister(): Promise<void> {
     const attached = this.#attached;
     if (attached === undefined || !attached.registered) return;
-    attached.registered = false;
-    attached.callback.detach();
     try {
       await attached.job.setNotifyInterface(null);
     } catch (error) {
+      if (!(error instanceof ComError)) throw error;
       // Another process got there first; the caller's Complete or Cancel will say so.
-      await this.#finishIfLeft(error, attached.job, 'backstop');
+      const state = await finalStateAfter(error, attached.job);
+      if (state !== undefined) await this.#finish(state, 'backstop');
+      // Otherwise the registration stands, and the hub goes on hearing the job through it.
+      return;
     }
+    attached.registered = false;
+    attached.callback.detach();
   }
 
   async #registerAgain(): Promise<void> {
@@ -423,18 +435,18 @@ export class JobHub {
     }
     const registrations = [...this.#registrations];
     this.#registrations.clear();
+    // Before anyone hears the end: a subscriber that subscribes again from its `complete` handler must
+    // not be told a transfer of a job that has since left the queue.
+    this.lastTerminal = undefined;
     for (const registration of registrations) registration.end.complete();
     await this.#detach();
     // Whoever subscribed meanwhile attaches anew (and hears the same).
     if (this.#registrations.size > 0) this.#scheduleReconcile();
   }
 
-  /**
-   * This process resumed the job: whatever it ends in next is a new terminal event. Errors keyed by
-   * the service's count stay: a late replay of an old one must not pass for new.
-   */
+  /** This process resumed the job: whatever it ends in next is a new terminal event, whatever the error count says. */
   #newAttempt(): void {
-    for (const key of ['transferred', errorKey(false, undefined), errorKey(true, undefined)]) this.#emitted.delete(key);
+    this.#ledger.newAttempt();
     this.lastTerminal = undefined;
   }
 
@@ -516,14 +528,9 @@ export class JobHub {
   }
 
   #remember(state: JobState, progress: JobProgress | undefined): void {
-    // Leaving a terminal state starts a new transition: its terminal event may come again.
-    if (!TERMINAL_STATES.includes(state)) {
-      this.#emitted.delete('transferred');
-      this.lastTerminal = undefined;
-    }
-    // Without an error count, leaving an error state is what makes the next error a new one.
-    if (state !== 'error') this.#emitted.delete(errorKey(false, undefined));
-    if (state !== 'transientError') this.#emitted.delete(errorKey(true, undefined));
+    // Leaving a terminal state ends its stay: its terminal event may come again, and is no longer news.
+    this.#ledger.observe(state);
+    if (this.lastTerminal !== undefined && stateOf(this.lastTerminal) !== state) this.lastTerminal = undefined;
     this.#lastState = state;
     if (progress !== undefined) this.#lastProgress = progress;
   }
@@ -537,27 +544,24 @@ export class JobHub {
       this.#emitTransferred(source);
     } else if ((state === 'error' || state === 'transientError') && this.#wants('error')) {
       const count = await errorCount(attached.job);
-      if (this.#emitted.has(errorKey(state === 'transientError', count))) return;
+      if (this.#ledger.toldError(state === 'transientError', count)) return;
       const info = (await attached.job.getError()) ?? NO_ERROR_INFORMATION;
       this.#emitError(info, state === 'transientError', count, source);
     }
   }
 
   #emitTransferred(source: EventSource): void {
-    if (this.#emitted.has('transferred')) return;
-    this.#emitted.add('transferred');
+    if (!this.#ledger.admitTransferred()) return;
     const event: TransferredEvent = { type: 'transferred', jobId: this.id, source };
     this.lastTerminal = event;
     this.events.next(event);
   }
 
-  /** Exactly once per error: the service's error count tells one failure from a replay of it. */
+  /** Exactly once per error: see {@link TerminalLedger}. */
   #emitError(error: JobErrorInfo, transient: boolean, count: number | undefined, source: EventSource): void {
-    const key = errorKey(transient, count);
-    if (this.#emitted.has(key)) return;
-    this.#emitted.add(key);
+    if (!this.#ledger.admitError(transient, count)) return;
     const event: ErrorEvent = { type: 'error', jobId: this.id, source, error, transient };
-    if (!transient) this.lastTerminal = event;
+    this.lastTerminal = event;
     this.events.next(event);
   }
 
@@ -596,6 +600,18 @@ export class JobHub {
     for (const registration of registrations) registration.end.fail(error);
     await this.#detach().catch(() => undefined);
   }
+}
+
+/**
+ * Undoes our registration, but only what is still ours: last writer wins, so another process may
+ * have registered its own callback since (and set the flags it needs), and clearing those would
+ * deafen it. A refused SetNotifyFlags must not keep our interface registered either.
+ */
+async function clearRegistration(job: BitsJob, callback: CallbackObject): Promise<void> {
+  // A job that left the queue behind our back (another process, the service) has nothing to clear.
+  if ((await unlessComError(job.notifyInterfaceIs(callback))) !== true) return;
+  if (supports(job.backend, 'BG_NOTIFY_DISABLE')) await unlessComError(job.setNotifyFlags(NotifyFlags.Disable));
+  await unlessComError(job.setNotifyInterface(null));
 }
 
 const hubs = new Map<Guid, JobHub>();
