@@ -49,13 +49,14 @@ describe('download() and resumePending() on the loopback service', () => {
   });
 
   test('unsubscribing cancels the job; with persist it keeps running, and resumePending picks it up', async () => {
-    const slow = (name: string) => h.server.url(`/slow/${name}?size=40000&chunk=1000&delay=20`);
-    const cancelled = download(slow('c'), h.local('c.bin'), opts()).subscribe();
+    // Each transfer waits for the test after its first 1,000 bytes: the app leaves mid-transfer for sure.
+    const gated = (name: string) => h.server.url(`/gate/${name}?size=40000&head=1000`);
+    const cancelled = download(gated('c'), h.local('c.bin'), opts()).subscribe();
     await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
     cancelled.unsubscribe();
     await until(() => h.service.queue.length === 0);
 
-    const kept = download(slow('p'), h.local('p.bin'), { ...opts(), persist: true }).subscribe();
+    const kept = download(gated('p'), h.local('p.bin'), { ...opts(), persist: true }).subscribe();
     await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
     kept.unsubscribe(); // the app goes away; the job does not
     await whenHubsIdle();
@@ -64,16 +65,19 @@ describe('download() and resumePending() on the loopback service', () => {
     // The app starts again: a new connection finds what the last run left.
     const pending = await resumePending(opts());
     expect(pending.map((p) => p.displayName)).toEqual(['myapp: p.bin']);
+    h.server.open('p');
     const snapshots: DownloadSnapshot[] = await lastValueFrom(pending[0]!.download$.pipe(toArray()));
     expect(snapshots.at(-1)?.done?.files[0]?.localPath).toBe(h.local('p.bin'));
     expect(sha256(await readFile(h.local('p.bin')))).toBe(sha256(content(40000)));
   });
 
   test('a job that finished while the app was away completes at once on resumePending', async () => {
-    const subscription = download(h.server.url('/slow/f?size=20000&chunk=1000&delay=20'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
+    // The rest of the file comes only once the app has gone: however slow the machine, the app cannot finish it first.
+    const subscription = download(h.server.url('/gate/f?size=20000&head=1000'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
     await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
     subscription.unsubscribe(); // the app goes away mid-transfer
     await whenHubsIdle();
+    h.server.open('f');
     await until(() => h.service.queue[0]?.state === 6 /* TRANSFERRED, with nobody listening */);
     // Finding without following: release() gives the reference back (the harness checks none is left).
     const skipped = await resumePending(opts());
@@ -102,7 +106,7 @@ describe('jobs that leave the queue behind our back', () => {
   test('a download another process cancels errors with JobLeftQueueError, and its job is given back', async () => {
     let cancelled = false;
     const ended = lastValueFrom(
-      download(h.server.url('/slow/x?size=40000&chunk=1000&delay=50'), h.local('x.bin'), opts()).pipe(
+      download(h.server.url('/gate/x?size=40000&head=1000'), h.local('x.bin'), opts()).pipe(
         tap((snapshot) => {
           if (cancelled || snapshot.bytesTransferred === 0) return;
           cancelled = true;

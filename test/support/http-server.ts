@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
  *   /slow/<name>?size=N&chunk=K&delay=MS   N bytes, K at a time, MS apart
  *   /flaky/<key>?fail=N&status=S&size=M    fails N times with S, then serves M bytes
  *                                          (slowly, as /slow does, when given chunk and delay)
+ *   /gate/<name>?size=N&head=K     K bytes at once, the rest only once the test calls open(name):
+ *                                  a transfer that cannot finish before the test says so
  */
 export interface TestServer {
   readonly origin: string;
@@ -16,6 +18,8 @@ export interface TestServer {
   requests(path: string): number;
   /** The headers of the last request for a path. */
   lastHeaders(path: string): Record<string, string | string[] | undefined> | undefined;
+  /** Lets every /gate/<name> response, waiting or to come, send the rest of its body. */
+  open(name: string): void;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,12 @@ export async function startTestServer(): Promise<TestServer> {
   const counts = new Map<string, number>();
   const headers = new Map<string, IncomingMessage['headers']>();
   const flaky = new Map<string, number>();
+  const gates = new Map<string, { open: boolean; waiting: Array<() => void> }>();
+  const gate = (name: string) => {
+    let found = gates.get(name);
+    if (found === undefined) gates.set(name, (found = { open: false, waiting: [] }));
+    return found;
+  };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
@@ -61,6 +71,17 @@ export async function startTestServer(): Promise<TestServer> {
       res.end();
     } else if (route === 'slow') {
       dribble(res, size, Number(url.searchParams.get('chunk') ?? 1024), Number(url.searchParams.get('delay') ?? 20));
+    } else if (route === 'gate') {
+      const body = content(size);
+      const head = Math.min(size, Number(url.searchParams.get('head') ?? 1024));
+      res.writeHead(200, { 'content-length': size });
+      res.write(body.subarray(0, head));
+      const rest = () => {
+        if (!res.destroyed) res.end(body.subarray(head));
+      };
+      const { open, waiting } = gate(name);
+      if (open) rest();
+      else waiting.push(rest);
     } else if (route === 'flaky') {
       const seen = flaky.get(name) ?? 0;
       flaky.set(name, seen + 1);
@@ -87,6 +108,11 @@ export async function startTestServer(): Promise<TestServer> {
     url: (path) => `${origin}${path}`,
     requests: (path) => counts.get(path) ?? 0,
     lastHeaders: (path) => headers.get(path),
+    open: (name) => {
+      const opened = gate(name);
+      opened.open = true;
+      for (const send of opened.waiting.splice(0)) send();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
