@@ -227,7 +227,7 @@ describe('jobEvents$ and friends on the loopback service', () => {
   });
 
   test('another process cancels the job while we watch: state$ reports it, and every subscription completes', async () => {
-    const job = await h.bits.createJob({ displayName: 'elsewhere', files: [{ url: h.server.url('/slow/e?size=40000&chunk=1000&delay=50'), localPath: h.local('e.bin') }] });
+    const job = await h.bits.createJob({ displayName: 'elsewhere', files: [{ url: h.server.url('/gate/e?size=40000&head=1000'), localPath: h.local('e.bin') }] });
     const states = lastValueFrom(state$(job, { pollInterval: 5 }).pipe(toArray()));
     const transferred = lastValueFrom(transferred$(job).pipe(toArray()));
     await job.resume();
@@ -312,7 +312,7 @@ describe('the state backstop, where the service stays silent and lacks error cou
   });
 
   test('completing or cancelling a watched job clears our callback first, while the service still accepts it', async () => {
-    const job = await h.bits.createJob({ displayName: 'clear-first', files: [{ url: h.server.url('/slow/c?size=100000&chunk=1000&delay=5'), localPath: h.local('c.bin') }] });
+    const job = await h.bits.createJob({ displayName: 'clear-first', files: [{ url: h.server.url('/gate/c?size=100000&head=1000'), localPath: h.local('c.bin') }] });
     const states = state$(job, { pollInterval: 5 }).subscribe();
     await whenHubsIdle();
     await job.resume();
@@ -385,7 +385,7 @@ describe('a Complete or Cancel that leaves the job in the queue', () => {
       displayName: 'partial',
       files: [
         { url: h.server.url('/files/p1?size=1000'), localPath: h.local('p1.bin') },
-        { url: h.server.url('/slow/p2?size=20000&chunk=1000&delay=20'), localPath: h.local('p2.bin') },
+        { url: h.server.url('/gate/p2?size=20000&head=1000'), localPath: h.local('p2.bin') },
       ],
     });
     const events: JobEvent[] = [];
@@ -398,6 +398,7 @@ describe('a Complete or Cancel that leaves the job in the queue', () => {
     expect(ended).toBe(false);
     expect(h.service.notifyTarget(job.id)).toBeDefined();
     expect(await readFile(h.local('p1.bin'))).toEqual(content(1000));
+    h.server.open('p2');
     await until(() => events.length === 1); // the JobTransferred of the rest, through the new registration
     expect(events[0]).toMatchObject({ type: 'transferred', source: 'callback' });
     expect(await job.complete()).toMatchObject({ code: 'S_OK', partial: false });
