@@ -1,6 +1,7 @@
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { JobEvent } from '../observables/events.js';
 import { BitsJobError } from './bits-job-error.js';
+import { operate } from './operate.js';
 
 export interface FailOnJobErrorOptions {
   /** Let transient errors (the service retries those by itself) pass as events instead. Default false. */
@@ -18,15 +19,11 @@ export interface FailOnJobErrorOptions {
  * );
  */
 export function failOnJobError<T extends JobEvent>(options: FailOnJobErrorOptions = {}): MonoTypeOperatorFunction<T> {
-  return (source) =>
-    new Observable<T>((subscriber) =>
-      source.subscribe({
-        next: (event) => {
-          if (event.type === 'error' && !(options.ignoreTransient === true && event.transient)) subscriber.error(new BitsJobError(event));
-          else subscriber.next(event);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+  const ignoreTransient = options.ignoreTransient === true;
+  return operate<T, T>((subscriber) => ({
+    next: (event) => {
+      if (event.type === 'error' && !(ignoreTransient && event.transient)) subscriber.error(new BitsJobError(event));
+      else subscriber.next(event);
+    },
+  }));
 }
