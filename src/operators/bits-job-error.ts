@@ -31,6 +31,7 @@ export class BitsJobError extends RxBitsError {
   readonly file: JobFileInfo | undefined;
   /** The job was in TRANSIENT_ERROR: the service would retry it by itself. */
   readonly transient: boolean;
+  /** The attempts `retryOnJobError` made up to this failure, this one last (none from `failOnJobError`). Never changes afterwards. */
   readonly attempts: readonly JobAttempt[];
 
   constructor(event: ErrorEvent, attempts: readonly JobAttempt[] = []) {
@@ -45,6 +46,7 @@ export class BitsJobError extends RxBitsError {
     this.description = error.description;
     this.file = error.file;
     this.transient = event.transient;
-    this.attempts = attempts;
+    // A copy: the caller's list may grow with later attempts, this error must keep saying what it said.
+    this.attempts = Object.freeze([...attempts]);
   }
 }
