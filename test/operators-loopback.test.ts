@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, pipe, type OperatorFunction } from 'rxjs';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   BitsJobError,
@@ -10,6 +10,9 @@ import {
   retryOnJobError,
   state$,
   takeUntilFinal,
+  type BitsJob,
+  type CompletedJob,
+  type JobEvent,
 } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
@@ -93,6 +96,21 @@ describe('operators against the loopback service', () => {
     expect(['transferring', 'connecting', 'queued']).toContain(await kept.getState());
     await kept.cancel();
     await Promise.all([cancelled.release(), kept.release()]);
+  });
+
+  test.each<[string, (job: BitsJob) => OperatorFunction<JobEvent, CompletedJob>]>([
+    ['cancelOnUnsubscribe, then completeWhenTransferred', (job) => pipe(cancelOnUnsubscribe(job), completeWhenTransferred(job))],
+    ['completeWhenTransferred, then cancelOnUnsubscribe', (job) => pipe(completeWhenTransferred(job), cancelOnUnsubscribe(job))],
+  ])('%s: a job that transferred is completed, never cancelled', async (_order, operators) => {
+    const job = await h.bits.createJob({ displayName: 'complete-not-cancel', files: [{ url: h.server.url('/files/o?size=20000'), localPath: h.local('o.bin') }] });
+    const done = lastValueFrom(jobEvents$(job, ['transferred', 'error'], { pollInterval: 5 }).pipe(operators(job)));
+    await whenHubsIdle();
+    await job.resume();
+    expect(await done).toMatchObject({ jobId: job.id, code: 'S_OK', files: [{ localPath: h.local('o.bin'), completed: true }] });
+    expect(sha256(await readFile(h.local('o.bin')))).toBe(sha256(content(20000)));
+    expect(await job.getState()).toBe('acknowledged');
+    expect(h.service.calls('IBackgroundCopyJob::Cancel')).toBe(0);
+    await job.release();
   });
 
   test('takeUntilFinal completes once the job is acknowledged', async () => {

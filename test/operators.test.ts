@@ -1,6 +1,6 @@
-import { firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
+import { concat, config, filter, firstValueFrom, lastValueFrom, NEVER, of, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   BitsJobError,
   cancelOnUnsubscribe,
@@ -21,6 +21,7 @@ import {
   takeUntilFinal,
   transferRate,
   type ErrorEvent,
+  type JobAttempt,
   type JobEvent,
   type JobProgress,
   type JobState,
@@ -147,6 +148,138 @@ describe('retryOnJobError', () => {
     expect(second.calls.resume).toEqual([]);
   });
 
+  test('each stay in TRANSIENT_ERROR gets its nudge: a stay ends on our own resume, a move on, or a non-transient error', () => {
+    const values = { t: failure(HTTP_503, true), e: failure(HTTP_503), m: modification('transferring') };
+    const nudged = (marbles: string, options: { delay?: number } = {}): number[] => {
+      const clock = scheduler();
+      const job = fakeJob(clock);
+      clock.run(({ cold }) => {
+        cold(marbles, values)
+          .pipe(retryOnJobError(job, { nudgeTransientAfter: 5, scheduler: clock, ...options }))
+          .subscribe();
+      });
+      return job.calls.resume;
+    };
+    // Two stays, the first ended by its nudge: the second gets a nudge of its own.
+    expect(nudged('-t------t------|')).toEqual([6, 13]);
+    // Two stays, the first ended by a move on (its nudge never fires).
+    expect(nudged('-t-m-t---------|')).toEqual([10]);
+    // One stay reported twice (callback and backstop): one nudge.
+    expect(nudged('-tt------------|')).toEqual([6]);
+    // ERROR ends the stay: the retry resumes the job, the nudge does not as well.
+    expect(nudged('-t-e-----------|', { delay: 10 })).toEqual([13]);
+  });
+
+  describe('user callbacks that throw', () => {
+    let unhandled: unknown[];
+    let previous: typeof config.onUnhandledError;
+    beforeEach(() => {
+      unhandled = [];
+      previous = config.onUnhandledError;
+      config.onUnhandledError = (error) => unhandled.push(error);
+    });
+    afterEach(() => {
+      config.onUnhandledError = previous;
+    });
+
+    test('a throwing shouldRetry errors the stream with what it threw, and nothing goes unhandled', () => {
+      const clock = scheduler();
+      const job = fakeJob(clock);
+      const boom = new Error('shouldRetry failed');
+      clock.run(({ cold, expectObservable }) => {
+        const retried = cold('-e---e|', { e: failure(HTTP_503) }).pipe(
+          retryOnJobError(job, {
+            shouldRetry: () => {
+              throw boom;
+            },
+            scheduler: clock,
+          }),
+        );
+        expectObservable(retried).toBe('-#', undefined, boom);
+      });
+      expect(job.calls.resume).toEqual([]);
+      expect(unhandled).toEqual([]);
+    });
+
+    test('a throwing delay function errors the stream with what it threw, and nothing goes unhandled', () => {
+      const clock = scheduler();
+      const job = fakeJob(clock);
+      const boom = new Error('delay failed');
+      clock.run(({ cold, expectObservable }) => {
+        const retried = cold('-e---e|', { e: failure(HTTP_503) }).pipe(
+          retryOnJobError(job, {
+            delay: (attempt) => {
+              if (attempt === 2) throw boom;
+              return 1;
+            },
+            scheduler: clock,
+          }),
+        );
+        expectObservable(retried).toBe('-e---#', { e: failure(HTTP_503) }, boom);
+      });
+      expect(job.calls.resume).toEqual([2]);
+      expect(unhandled).toEqual([]);
+    });
+
+    test('a resume that throws (in the timer) or rejects errors the stream with its error', async () => {
+      const clock = scheduler();
+      const thrown = new Error('resume threw');
+      const throwing = {
+        resume: (): Promise<void> => {
+          throw thrown;
+        },
+      };
+      clock.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-e---|', { e: failure(HTTP_503) }).pipe(retryOnJobError(throwing, { delay: 2, scheduler: clock }))).toBe(
+          '-e-#',
+          { e: failure(HTTP_503) },
+          thrown,
+        );
+      });
+      // A rejection arrives after the virtual clock has run: wait for it on the event loop.
+      const rejected = new Error('resume rejected');
+      const rejecting = { resume: () => Promise.reject(rejected) };
+      const events = concat(of(failure(HTTP_503)), NEVER);
+      const outcome = lastValueFrom(events.pipe(retryOnJobError(rejecting, { delay: 0 }))).catch((e: unknown) => e);
+      await expect(outcome).resolves.toBe(rejected);
+      expect(unhandled).toEqual([]);
+    });
+  });
+
+  test('the attempts an error carries are a snapshot: what shouldRetry, delay and the subscriber got never changes', () => {
+    const clock = scheduler();
+    const job = fakeJob(clock);
+    const seen: Array<{ by: string; error: BitsJobError; attempts: JobAttempt[] }> = [];
+    const record = (by: string, error: BitsJobError): void => {
+      seen.push({ by, error, attempts: error.attempts.map((a) => ({ ...a })) });
+    };
+    clock.run(({ cold }) => {
+      cold('-e---e---e---e', { e: failure(HTTP_503) })
+        .pipe(
+          retryOnJobError(job, {
+            count: 2,
+            shouldRetry: (error) => {
+              record('shouldRetry', error);
+              return true;
+            },
+            delay: (_attempt, error) => {
+              record('delay', error);
+              return 1;
+            },
+            scheduler: clock,
+          }),
+        )
+        .subscribe({ error: (error: BitsJobError) => record('subscriber', error) });
+    });
+    for (const { by, error, attempts } of seen) expect(error.attempts, `the error handed to ${by}`).toEqual(attempts);
+    // Each lists the attempts so far, the failure at hand last.
+    expect(seen.map((s) => `${s.by}:${s.attempts.length}`)).toEqual(['shouldRetry:1', 'delay:1', 'shouldRetry:2', 'delay:2', 'subscriber:3']);
+    // The list cannot be changed through the error either.
+    const last = seen.at(-1)!.error;
+    expect(() => (last.attempts as JobAttempt[]).push(last.attempts[0]!)).toThrow(TypeError);
+    expect(last.attempts).toHaveLength(3);
+  });
+
   test('bad options are typed errors', () => {
     const job = { resume: () => Promise.resolve() };
     expect(() => retryOnJobError(job, { count: -1 })).toThrow(/^count: /);
@@ -206,6 +339,30 @@ describe('cancelOnUnsubscribe', () => {
     });
     expect(early.calls.cancel).toEqual([3]);
     expect(ended.calls.cancel).toEqual([]);
+  });
+
+  test('once the job was seen TRANSFERRED, leaving does not cancel it: its success belongs to whoever completes it', () => {
+    const clock = scheduler();
+    const events = fakeJob(clock);
+    const polled = fakeJob(clock);
+    const states = fakeJob(clock);
+    const taken = fakeJob(clock);
+    clock.run(({ cold, expectObservable }) => {
+      const values = { m: modification('transferring'), x: transferred, p: modification('transferred') };
+      expectObservable(cold('-m-x-m|', values).pipe(cancelOnUnsubscribe(events)), '^----!').toBe('-m-x-', values);
+      expectObservable(cold('-m-p-m|', values).pipe(cancelOnUnsubscribe(polled)), '^----!').toBe('-m-p-', values);
+      const state = { q: 'queued', t: 'transferred' } as const;
+      expectObservable(cold('-q-t-q|', state).pipe(cancelOnUnsubscribe(states)), '^----!').toBe('-q-t-', state);
+      // As completeWhenTransferred does it: take(1) leaves upstream on the `transferred` event itself.
+      expectObservable(
+        cold('-m-x-m|', values).pipe(
+          cancelOnUnsubscribe(taken),
+          filter((event) => event.type === 'transferred'),
+          take(1),
+        ),
+      ).toBe('---(x|)', values);
+    });
+    expect([events, polled, states, taken].map((job) => job.calls.cancel)).toEqual([[], [], [], []]);
   });
 });
 
