@@ -1,7 +1,7 @@
 import { ComError, ReleasedError } from './errors.js';
 import { encodeGuid } from './guid.js';
 import { isFailure, toUnsignedHresult } from './hresult.js';
-import type { ComInterface } from './interface-table.js';
+import type { ComInterface, ComMethod } from './interface-table.js';
 import { IUnknown } from './interfaces.js';
 import { invokeAsync } from './invoke.js';
 import { pointerSlot, readPointer, type Pointer } from './native-types.js';
@@ -38,6 +38,9 @@ export function referenceStats(): ReferenceStats {
 export class ComPtr<M extends string = string> {
   #address: Pointer | undefined;
   #released: Promise<void> | undefined;
+  /** Calls made on this reference that have not returned yet; the native Release waits for them. */
+  #inFlight = 0;
+  #whenIdle: (() => void) | undefined;
 
   private constructor(
     address: Pointer,
@@ -79,29 +82,46 @@ export class ComPtr<M extends string = string> {
 
   /** Calls a method and returns its HRESULT, failure or not (unsigned). */
   async callRaw(method: M, ...args: unknown[]): Promise<number> {
-    const self = this.address(method);
-    return toUnsignedHresult(await invokeAsync(self, this.iface.method(method), ...args));
+    return toUnsignedHresult(await this.#invoke(method, this.iface.method(method), ...args));
   }
 
   /** QueryInterface on a worker thread: a new owned reference, or a ComError (E_NOINTERFACE). */
   async queryInterface<N extends string>(target: ComInterface<N>): Promise<ComPtr<N>> {
-    const self = this.address('QueryInterface');
     const slot = pointerSlot();
-    const hr = await invokeAsync(self, IUnknown.method('QueryInterface'), encodeGuid(target.iid), slot);
+    const hr = await this.#invoke('QueryInterface', IUnknown.method('QueryInterface'), encodeGuid(target.iid), slot);
     if (isFailure(hr)) throw new ComError(hr, this.iface.name, `QueryInterface(${target.name})`);
     return ComPtr.adopt(readPointer(slot), target);
   }
 
-  /** Gives the reference back. Safe to call any number of times; later calls return the same Promise. */
+  /** One call on this reference, counted as in flight until it has returned, failed or not. */
+  async #invoke(operation: string, method: ComMethod, ...args: unknown[]): Promise<number> {
+    const self = this.address(operation);
+    this.#inFlight++;
+    try {
+      return await invokeAsync(self, method, ...args);
+    } finally {
+      if (--this.#inFlight === 0) this.#whenIdle?.();
+    }
+  }
+
+  /**
+   * Gives the reference back. It counts as released at once (new calls throw {@link ReleasedError}),
+   * but the native Release waits until the calls in flight on it have returned: on Windows a Release
+   * racing a call on the same proxy can free the proxy under that call. The Promise resolves once
+   * the Release has returned; later calls return the same Promise.
+   */
   release(): Promise<void> {
-    if (this.#released !== undefined) return this.#released;
-    const address = this.#address;
+    this.#released ??= this.#giveBack();
+    return this.#released;
+  }
+
+  async #giveBack(): Promise<void> {
+    const address = this.address('Release');
     this.#address = undefined;
-    if (address === undefined) return Promise.resolve();
     backstop.unregister(this);
     counts.live--;
-    this.#released = invokeAsync(address, IUnknown.method('Release')).then(() => undefined);
-    return this.#released;
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#whenIdle = resolve));
+    await invokeAsync(address, IUnknown.method('Release'));
   }
 
   [Symbol.dispose](): void {

@@ -52,12 +52,11 @@ import {
 import type { ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import {
-  checkByteCount,
+  checkFileSpec,
+  checkFiles,
   checkHeaders,
-  checkLocalPath,
   checkNotifyFlags,
   checkPriority,
-  checkRemoteUrl,
   checkSeconds,
   checkString,
   MAX_DESCRIPTION,
@@ -148,11 +147,13 @@ function actionResult(hresult: number): JobActionResult {
 
 /** Reads a file's names and progress. */
 export async function readFileInfo(file: ComPtr<string>, runtime: ComRuntime): Promise<JobFileInfo> {
+  // Each name is taken (and its task memory freed) as soon as it arrives: a later call that fails
+  // must not strand the string an earlier one returned.
   const remote = pointerSlot();
-  const local = pointerSlot();
   await file.call('GetRemoteName', remote);
-  await file.call('GetLocalName', local);
   const url = takeString(runtime, remote);
+  const local = pointerSlot();
+  await file.call('GetLocalName', local);
   const localPath = takeString(runtime, local);
   const progressBuffer = Buffer.alloc(koffi.sizeof(BG_FILE_PROGRESS));
   await file.call('GetProgress', progressBuffer);
@@ -285,26 +286,14 @@ export class BitsJob {
 
   /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
   async addFiles(files: readonly FileSpec[]): Promise<void> {
-    if (!Array.isArray(files)) throw new InvalidArgumentError('files', 'expected an array of { url, localPath }');
-    return this.#addFiles(files, 'files', (index) => `files[${index}]`);
+    return this.#addFiles(checkFiles(files, 'files', this.context.runtime.pathStyle, this.backend));
   }
 
-  addFile(file: FileSpec): Promise<void> {
-    return this.#addFiles([file], 'file', () => 'file');
+  async addFile(file: FileSpec): Promise<void> {
+    return this.#addFiles([checkFileSpec(file, 'file', this.context.runtime.pathStyle, this.backend)]);
   }
 
-  async #addFiles(files: readonly FileSpec[], field: string, fieldOf: (index: number) => string): Promise<void> {
-    const style = this.context.runtime.pathStyle;
-    const checked = files.map((file: FileSpec, index) => {
-      const at = fieldOf(index);
-      if (typeof file !== 'object' || file === null) throw new InvalidArgumentError(at, 'expected { url, localPath }');
-      return {
-        url: checkRemoteUrl(file.url, `${at}.url`, style),
-        localPath: checkLocalPath(file.localPath, `${at}.localPath`, style),
-        fileId: file.fileId === undefined ? undefined : checkString(file.fileId, `${at}.fileId`, { maxLength: 2200 }),
-        size: file.size === undefined ? undefined : checkByteCount(file.size, `${at}.size`),
-      };
-    });
+  async #addFiles(checked: readonly FileSpec[]): Promise<void> {
     if (checked.length === 0) return;
     this.#ptr.address('AddFile');
     if (this.backend === 'delivery-optimization') {
@@ -318,11 +307,6 @@ export class BitsJob {
         await doJob.release();
       }
       return;
-    }
-    for (const file of checked) {
-      if (file.fileId !== undefined || file.size !== undefined) {
-        throw new InvalidArgumentError(field, 'fileId and size are Delivery Optimization options; BITS takes url and localPath');
-      }
     }
     if (checked.length === 1 && checked[0] !== undefined) {
       await this.#ptr.call('AddFile', checked[0].url, checked[0].localPath);
