@@ -1,16 +1,25 @@
+import path from 'node:path';
+import { lastValueFrom, type Observable } from 'rxjs';
 import { describe, expect, test } from 'vitest';
+import { checkLocalPath, MAX_LOCAL_PATH } from '../src/com/validate.js';
 import {
   connect,
+  download,
   GuidFormatError,
   InvalidArgumentError,
+  NotSupportedByBackendError,
   ReleasedError,
   UnsupportedPlatformError,
   defaultRuntime,
   type BitsJob,
   type BitsManager,
+  type ComRuntime,
+  type DownloadOptions,
+  type DownloadSnapshot,
   type FileSpec,
   type JobPriority,
   type JobType,
+  type RetryOnJobErrorOptions,
 } from '../src/index.js';
 import { useLoopback } from './support/harness.js';
 
@@ -36,12 +45,21 @@ const CASES: readonly Case[] = [
   ['empty local path', 'files[0].localPath', (_bits, job, local) => job.addFiles([file({ localPath: '' }, local)])],
   ['local path naming a directory', 'files[0].localPath', (_bits, job, local) => job.addFiles([file({ localPath: `${local('dir')}/` }, local)])],
   ['local path longer than MAX_PATH', 'files[0].localPath', (_bits, job, local) => job.addFiles([file({ localPath: `/${'d'.repeat(300)}` }, local)])],
+  // MAX_PATH is 260 with the terminating NUL: 259 characters at most.
+  ['local path of 260 characters', 'file.localPath', (_bits, job) => job.addFile({ url, localPath: `/${'d'.repeat(259)}` })],
   ['unsupported URL scheme', 'files[1].url', (_bits, job, local) => job.addFiles([file({}, local), file({ url: 'ftp://127.0.0.1/a' }, local)])],
   ['javascript: URL', 'file.url', (_bits, job, local) => job.addFile(file({ url: 'javascript:alert(1)' }, local))],
   ['credentials in the URL', 'files[0].url', (_bits, job, local) => job.addFiles([file({ url: 'http://user:secret@127.0.0.1/a' }, local)])],
   ['remote name that is neither URL nor path', 'files[0].url', (_bits, job, local) => job.addFiles([file({ url: 'not a url' }, local)])],
   ['negative file size', 'files[0].size', (_bits, job, local) => job.addFiles([file({ size: -1 }, local)])],
-  ['Delivery Optimization options on BITS', 'files', (_bits, job, local) => job.addFiles([file({ fileId: 'x' }, local)])],
+  ['Delivery Optimization options on BITS', 'files[0].fileId', (_bits, job, local) => job.addFiles([file({ fileId: 'x' }, local)])],
+  ['a size on BITS', 'file.size', (_bits, job, local) => job.addFile(file({ size: 10 }, local))],
+  // createJob checks its files before CreateJob: a bad one makes no job at all, not even a cancelled one.
+  ['createJob with a relative local path', 'files[0].localPath', (bits) => bits.createJob({ displayName: 'f', files: [{ url, localPath: 'a.bin' }] })],
+  ['createJob with a null file entry', 'files[1]', (bits, _job, local) => bits.createJob({ displayName: 'f', files: [file({}, local), null as unknown as FileSpec] })],
+  ['createJob with an ftp URL', 'files[0].url', (bits, _job, local) => bits.createJob({ displayName: 'f', files: [file({ url: 'ftp://127.0.0.1/a' }, local)] })],
+  ['createJob with a local path of 260 characters', 'files[0].localPath', (bits) => bits.createJob({ displayName: 'f', files: [{ url, localPath: `/${'d'.repeat(259)}` }] })],
+  ['createJob with Delivery Optimization options on BITS', 'files[0].fileId', (bits, _job, local) => bits.createJob({ displayName: 'f', files: [file({ fileId: 'x' }, local)] })],
   ['negative minimum retry delay', 'minimumRetryDelay', (bits) => bits.createJob({ displayName: 'r', minimumRetryDelay: -5 })],
   ['fractional no-progress timeout', 'noProgressTimeout', (_bits, job) => job.setNoProgressTimeout(1.5)],
   ['no-progress timeout beyond a DWORD', 'noProgressTimeout', (_bits, job) => job.setNoProgressTimeout(2 ** 32)],
@@ -96,9 +114,90 @@ describe('bad input is a typed error naming the field, raised before any COM cal
   });
 });
 
+describe('MAX_PATH', () => {
+  test('a local name of 259 characters is accepted, 260 is not, in either path style', async () => {
+    expect(MAX_LOCAL_PATH).toBe(259);
+    const posix = path.join(h.dir, 'n'.repeat(259 - h.dir.length - 1));
+    expect(posix).toHaveLength(259);
+    const job = await h.bits.createJob({ displayName: 'long name', files: [{ url, localPath: posix }] });
+    expect(await job.getFiles()).toMatchObject([{ localPath: posix }]);
+    await job.cancel();
+    await job.release();
+    const win32 = `C:\\${'w'.repeat(256)}`;
+    expect(checkLocalPath(win32, 'localPath', 'win32')).toBe(win32);
+    expect(() => checkLocalPath(`${win32}w`, 'localPath', 'win32')).toThrow(/^localPath: is 260 characters long; the service allows at most 259$/);
+  });
+});
+
+describe('download() checks every argument on subscribe, before anything connects', () => {
+  type DownloadCase = readonly [
+    description: string,
+    field: string,
+    start: (options: DownloadOptions, local: (name: string) => string) => Observable<DownloadSnapshot>,
+    type?: new (...args: never[]) => Error,
+  ];
+  const DOWNLOAD_CASES: readonly DownloadCase[] = [
+    ['an empty file list', 'files', (options) => download([], options)],
+    ['files that are not a list', 'files', (options, local) => download({ url, localPath: local('a') } as unknown as FileSpec[], options)],
+    ['a relative local path', 'files[0].localPath', (options) => download(url, 'a.bin', options)],
+    ['no local path', 'files[0].localPath', (options) => download(url, undefined as unknown as string, options)],
+    ['a local path of 260 characters', 'files[0].localPath', (options) => download(url, `/${'d'.repeat(259)}`, options)],
+    ['a URL that is not one', 'files[0].url', (options, local) => download('not a url', local('a'), options)],
+    ['a null entry in a list', 'files[1]', (options, local) => download([{ url, localPath: local('a') }, null as unknown as FileSpec], options)],
+    ['an ftp URL in a list', 'files[0].url', (options, local) => download([{ url: 'ftp://127.0.0.1/a', localPath: local('a') }], options)],
+    ['Delivery Optimization options on BITS', 'files[0].size', (options, local) => download([{ url, localPath: local('a'), size: 5 }], options)],
+    ['a bad file with a manager that is already connected', 'files[0].localPath', () => download(url, 'a.bin', { manager: h.bits })],
+    ['options that are not an object', 'options', (_options, local) => download(url, local('a'), 'fast' as unknown as DownloadOptions)],
+    ['an unknown priority', 'priority', (options, local) => download(url, local('a'), { ...options, priority: 'urgent' as JobPriority })],
+    ['a header value with a line break', 'headers.X-Evil', (options, local) => download(url, local('a'), { ...options, headers: { 'X-Evil': 'a\r\nInjected: yes' } })],
+    ['an app name that is not a string', 'appName', (options, local) => download(url, local('a'), { ...options, appName: 7 as unknown as string })],
+    ['an app name too long for a display name', 'appName', (options, local) => download(url, local('a'), { ...options, appName: 'a'.repeat(255) })],
+    ['a poll interval of 0', 'pollInterval', (options, local) => download(url, local('a'), { ...options, pollInterval: 0 })],
+    ['a negative rate window', 'rateWindow', (options, local) => download(url, local('a'), { ...options, rateWindow: -1 })],
+    ['a fractional retry count', 'retry.count', (options, local) => download(url, local('a'), { ...options, retry: { count: 1.5 } })],
+    ['retry options that are not an object', 'retry', (options, local) => download(url, local('a'), { ...options, retry: 3 as unknown as RetryOnJobErrorOptions })],
+    ['persist that is not a boolean', 'persist', (options, local) => download(url, local('a'), { ...options, persist: 'yes' as unknown as boolean })],
+    ['an unknown backend', 'backend', (options, local) => download(url, local('a'), { ...options, backend: 'ftp' as 'bits' })],
+    ['a manager that is not one', 'manager', (options, local) => download(url, local('a'), { ...options, manager: {} as BitsManager })],
+    [
+      'headers on Delivery Optimization',
+      'headers',
+      (options, local) => download(url, local('a'), { ...options, backend: 'delivery-optimization', headers: { 'X-App': 'a' } }),
+      NotSupportedByBackendError,
+    ],
+  ];
+
+  test.each(DOWNLOAD_CASES.map((c) => [c[0], c] as const))('%s', async (_description, [, field, start, type = InvalidArgumentError]) => {
+    let connects = 0;
+    const runtime: ComRuntime = {
+      ...h.service.runtime,
+      createInstance: (clsid, iid) => {
+        connects++;
+        return h.service.runtime.createInstance(clsid, iid);
+      },
+    };
+    const callsBefore = h.service.totalCalls();
+    let stream: Observable<DownloadSnapshot> | undefined;
+    expect(() => (stream = start({ runtime, pollInterval: 5 }, h.local))).not.toThrow();
+    const error: unknown = await lastValueFrom(stream!).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(type);
+    if (type === InvalidArgumentError) {
+      expect((error as InvalidArgumentError).field).toBe(field);
+      expect((error as Error).message.startsWith(`${field}: `)).toBe(true);
+    }
+    expect(connects).toBe(0);
+    expect(h.service.totalCalls()).toBe(callsBefore);
+    expect(h.service.queue).toHaveLength(0);
+  });
+});
+
 describe('platform', () => {
   test('without Windows and without an injected runtime, connecting is an UnsupportedPlatformError', async () => {
     expect(() => defaultRuntime()).toThrow(UnsupportedPlatformError);
     await expect(connect()).rejects.toThrow(/Windows services; this process runs on 'linux'/);
+    await expect(lastValueFrom(download(url, '/tmp/a.bin'))).rejects.toBeInstanceOf(UnsupportedPlatformError);
   });
 });

@@ -89,7 +89,7 @@ describe('download() and resumePending() on the loopback service', () => {
     expect(last.done?.code).toBe('S_OK');
     const others = await resumePending({ ...opts(), appName: 'otherapp' });
     expect(others).toEqual([]);
-    expect(() => download([], opts())).toThrow(/^files: /);
+    await expect(lastValueFrom(download([], opts()))).rejects.toThrow(/^files: /); // checked on subscribe, nothing connected
   });
 });
 

@@ -38,11 +38,12 @@ describe('manager', () => {
     await job.release();
   });
 
-  test('a job whose options fail to apply is cancelled, not left behind', async () => {
+  test('a bad file is refused before CreateJob: no job is made, not even a cancelled one', async () => {
     await expect(
       h.bits.createJob({ displayName: 'half-made', files: [{ url: h.server.url('/files/a'), localPath: 'relative.bin' }] }),
     ).rejects.toThrow(/files\[0\]\.localPath/);
-    expect(h.service.queue).toHaveLength(0);
+    expect(h.service.calls('IBackgroundCopyManager::CreateJob')).toBe(0);
+    expect(h.service.totalCalls()).toBe(0);
   });
 
   test('getJob opens the same job through a second reference; an unknown id is BG_E_NOT_FOUND', async () => {

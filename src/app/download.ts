@@ -1,14 +1,17 @@
 import path from 'node:path';
 import { defer, EMPTY, filter, ignoreElements, map, merge, Observable, share, takeUntil, tap, type Subscription } from 'rxjs';
-import type { Backend } from '../com/backend.js';
+import { BACKENDS, requireSupport, type Backend } from '../com/backend.js';
 import type { JobPriority, JobState } from '../com/enums.js';
 import { InvalidArgumentError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
 import type { BitsJob, FileSpec, JobErrorInfo, JobProgress } from '../com/job.js';
-import { connect, type BitsManager } from '../com/manager.js';
-import type { ComRuntime } from '../com/runtime.js';
+import { BitsManager, connect } from '../com/manager.js';
+import { defaultRuntime, type ComRuntime } from '../com/runtime.js';
+import { checkFileSpec, checkFiles, checkHeaders, checkPriority, checkString, MAX_DISPLAY_NAME } from '../com/validate.js';
+import { checkHubOptions } from '../observables/hub.js';
 import { jobEvents$ } from '../observables/job-events.js';
 import { completeWhenTransferred, type CompletedJob } from '../operators/complete-when-transferred.js';
+import { operate } from '../operators/operate.js';
 import { retryOnJobError, type RetryOnJobErrorOptions } from '../operators/retry-on-job-error.js';
 import { ratioOf, secondsLeft } from '../operators/progress-of.js';
 import { checkWindow, SlidingRate } from '../operators/sliding-rate.js';
@@ -119,21 +122,18 @@ export function followDownload(job: BitsJob, options: DownloadOptions & { readon
 
 /** Cancels (unless persisting) and releases the job when a download stream ends without completing. */
 function owned(job: BitsJob, persist: boolean, inner: Observable<DownloadSnapshot>): Observable<DownloadSnapshot> {
-  return new Observable<DownloadSnapshot>((subscriber) => {
-    let completed = false;
-    const subscription = inner.subscribe({
-      next: (value) => {
-        if (value.done !== undefined) completed = true;
-        subscriber.next(value);
-      },
-      error: (error: unknown) => subscriber.error(error),
-      complete: () => subscriber.complete(),
-    });
-    return () => {
-      subscription.unsubscribe();
-      void release(job, completed || persist);
-    };
-  });
+  return inner.pipe(
+    operate<DownloadSnapshot, DownloadSnapshot>((subscriber) => {
+      let completed = false;
+      return {
+        next: (value) => {
+          if (value.done !== undefined) completed = true;
+          subscriber.next(value);
+        },
+        finalize: () => void release(job, completed || persist),
+      };
+    }),
+  );
 }
 
 /** Gives the job back: cancelled first unless it is to stay in the service. */
@@ -149,6 +149,11 @@ async function release(job: BitsJob, keep: boolean): Promise<void> {
  * Unsubscribing cancels the job unless `persist` is set; then the job keeps running in the service
  * and `resumePending` picks it up after a restart.
  *
+ * `download()` itself never throws. Every argument is checked on subscribe, before anything connects:
+ * a bad one errors the stream with an `InvalidArgumentError` naming it (`files[0].localPath`, also for
+ * the one-file form, `retry.count`), an option the backend lacks with a `NotSupportedByBackendError`, and nothing was
+ * connected or created.
+ *
  * @example
  * download('https://example.com/setup.exe', 'C:\\Temp\\setup.exe').subscribe((s) => console.log(s.ratio));
  */
@@ -159,14 +164,10 @@ export function download(
   destinationOrOptions?: string | DownloadOptions,
   maybeOptions?: DownloadOptions,
 ): Observable<DownloadSnapshot> {
-  const files: readonly FileSpec[] =
-    typeof source === 'string'
-      ? [{ url: source, localPath: typeof destinationOrOptions === 'string' ? destinationOrOptions : '' }]
-      : source;
-  const options: DownloadOptions = (typeof source === 'string' ? maybeOptions : (destinationOrOptions as DownloadOptions | undefined)) ?? {};
-  if (!Array.isArray(files) || files.length === 0) throw new InvalidArgumentError('files', 'expected one file or a non-empty list');
-  const persist = options.persist === true;
   return new Observable<DownloadSnapshot>((subscriber) => {
+    // What this throws errors the subscriber: nothing is connected yet.
+    const { files, options } = checkDownload(source, destinationOrOptions, maybeOptions);
+    const persist = options.persist === true;
     let unsubscribed = false;
     let inner: Subscription | undefined;
     createJob(files, options).then(
@@ -183,12 +184,72 @@ export function download(
   });
 }
 
-async function createJob(files: readonly FileSpec[], options: DownloadOptions): Promise<BitsJob> {
+/** Options as checked by {@link checkDownload}: with the runtime and backend the job is made with. */
+type CheckedOptions = DownloadOptions & { readonly runtime: ComRuntime; readonly backend: Backend };
+
+/** download()'s arguments, every one checked: the files as the backend and its path style take them, and the options. */
+function checkDownload(source: unknown, destinationOrOptions: unknown, maybeOptions: unknown): { files: FileSpec[]; options: CheckedOptions } {
+  const single = typeof source === 'string';
+  const options = checkOptions(single ? maybeOptions : destinationOrOptions);
+  const { pathStyle } = options.runtime;
+  const files = single
+    ? [checkFileSpec({ url: source, localPath: destinationOrOptions }, 'files[0]', pathStyle, options.backend)]
+    : checkFiles(source, 'files', pathStyle, options.backend);
+  if (files.length === 0) throw new InvalidArgumentError('files', 'expected one file or a non-empty list');
+  return { files, options };
+}
+
+/**
+ * Stands in for the job while `retryOnJobError` checks the retry options: it checks them when called
+ * and calls `resume` only once subscribed, so nothing reaches this.
+ */
+const NO_JOB: Pick<BitsJob, 'resume'> = { resume: () => Promise.reject(new Error('only checking retry options')) };
+
+function checkOptions(value: unknown): CheckedOptions {
+  const options = (value ?? {}) as DownloadOptions;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('options', 'expected an object');
+  const { manager } = options;
+  if (manager !== undefined && !(manager instanceof BitsManager)) throw new InvalidArgumentError('manager', 'expected a BitsManager (from connect())');
+  if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
+    throw new InvalidArgumentError('backend', `unknown backend '${String(options.backend)}'; expected ${BACKENDS.join(' or ')}`);
+  }
+  const backend = manager?.backend ?? options.backend ?? 'bits';
+  // Looking up the default runtime (ole32) starts nothing; on another platform it says so here.
+  const runtime = manager?.runtime ?? options.runtime ?? defaultRuntime();
+  if (options.appName !== undefined) checkString(options.appName, 'appName', { maxLength: MAX_DISPLAY_NAME - jobPrefix('').length });
+  if (options.priority !== undefined) checkPriority(options.priority, 'priority');
+  if (options.headers !== undefined) {
+    checkHeaders(options.headers, 'headers');
+    requireSupport(backend, 'custom headers');
+  }
+  if (options.persist !== undefined && typeof options.persist !== 'boolean') throw new InvalidArgumentError('persist', 'expected true or false');
+  if (options.pollInterval !== undefined) checkHubOptions({ pollInterval: options.pollInterval });
+  const { rateWindow, retry } = options;
+  if (rateWindow !== undefined) renamed(() => 'rateWindow', () => checkWindow(rateWindow));
+  if (retry !== undefined) {
+    if (typeof retry !== 'object' || retry === null) throw new InvalidArgumentError('retry', 'expected an object of retry options');
+    renamed((field) => `retry.${field}`, () => retryOnJobError(NO_JOB, retry));
+  }
+  return { ...options, backend, runtime };
+}
+
+/** Runs a check written for another API, naming the field as download()'s options do. */
+function renamed(name: (field: string) => string, check: () => unknown): void {
+  try {
+    check();
+  } catch (error) {
+    throw error instanceof InvalidArgumentError ? new InvalidArgumentError(name(error.field), error.problem) : error;
+  }
+}
+
+async function createJob(files: readonly FileSpec[], options: CheckedOptions): Promise<BitsJob> {
   const manager = options.manager ?? (await connectFor(options));
   try {
     const more = files.length > 1 ? ` (+${files.length - 1})` : '';
+    const name = path[manager.runtime.pathStyle].basename(files[0]!.localPath);
     return await manager.createJob({
-      displayName: `${jobPrefix(options.appName ?? 'rx-bits')}${path.basename(String(files[0]!.localPath))}${more}`,
+      // Only the prefix matters (resumePending looks for it): a long file name is cut to fit.
+      displayName: `${jobPrefix(options.appName ?? 'rx-bits')}${name}${more}`.slice(0, MAX_DISPLAY_NAME),
       files,
       ...(options.priority === undefined ? {} : { priority: options.priority }),
       ...(options.headers === undefined ? {} : { headers: options.headers }),

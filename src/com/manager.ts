@@ -2,7 +2,7 @@ import { BACKENDS, CLSID_OF, requireSupport, type Backend } from './backend.js';
 import { ComPtr } from './com-ptr.js';
 import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
 import { formatHresult, hresultMessage, isFailure } from './hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
@@ -11,6 +11,7 @@ import { pointerSlot, readPointer } from './native-types.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import {
+  checkFiles,
   checkHeaders,
   checkHresult,
   checkJobType,
@@ -73,9 +74,9 @@ export class BitsManager {
   }
 
   /**
-   * Creates a job (SUSPENDED: call `resume()` to start it) and applies every option. Everything is
-   * validated before the service is asked; if applying an option fails, the new job is cancelled
-   * rather than left behind half-made.
+   * Creates a job (SUSPENDED: call `resume()` to start it) and applies every option. Everything, the
+   * files included, is validated before the service is asked: bad input makes no call at all. If the
+   * service refuses an option, the new job is cancelled rather than left behind half-made.
    */
   async createJob(options: CreateJobOptions): Promise<BitsJob> {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected { displayName, ... }');
@@ -88,11 +89,13 @@ export class BitsManager {
     const minimumRetryDelay = options.minimumRetryDelay === undefined ? undefined : checkSeconds(options.minimumRetryDelay, 'minimumRetryDelay');
     if (minimumRetryDelay !== undefined) requireSupport(this.backend, 'SetMinimumRetryDelay');
     const noProgressTimeout = options.noProgressTimeout === undefined ? undefined : checkSeconds(options.noProgressTimeout, 'noProgressTimeout');
-    if (options.files !== undefined && !Array.isArray(options.files)) throw new InvalidArgumentError('files', 'expected an array of { url, localPath }');
     if (options.headers !== undefined) {
       checkHeaders(options.headers, 'headers');
       requireSupport(this.backend, 'custom headers');
     }
+    // A job is made only for files the service can take: one made first and cancelled on a bad file
+    // stays listed as cancelled (Wine), and a crash in between leaves it for the 90-day clean-up.
+    const files = options.files === undefined ? undefined : checkFiles(options.files, 'files', this.runtime.pathStyle, this.backend);
 
     const idBuffer = Buffer.alloc(16);
     const slot = pointerSlot();
@@ -104,7 +107,7 @@ export class BitsManager {
       if (minimumRetryDelay !== undefined) await job.setMinimumRetryDelay(minimumRetryDelay);
       if (noProgressTimeout !== undefined) await job.setNoProgressTimeout(noProgressTimeout);
       if (options.headers !== undefined) await job.setCustomHeaders(options.headers);
-      if (options.files !== undefined) await job.addFiles(options.files);
+      if (files !== undefined) await job.addFiles(files);
       return job;
     } catch (error) {
       await job.cancel().catch(() => undefined);
@@ -123,8 +126,8 @@ export class BitsManager {
 
   /**
    * The current user's jobs (EnumJobs), optionally filtered: how an app finds the jobs it left behind
-   * in an earlier run. Jobs that do not match are released at once; stopping the loop early releases
-   * the enumerator.
+   * in an earlier run. Jobs that do not match are released at once, and so are jobs that can no longer
+   * be read (they left the queue during the walk); stopping the loop early releases the enumerator.
    */
   async *jobs(filter: JobFilter = {}): AsyncGenerator<BitsJob, void, undefined> {
     const ids = filter.ids === undefined ? undefined : new Set<Guid>(filter.ids.map((id, i) => parseGuid(id, `ids[${i}]`)));
@@ -136,11 +139,16 @@ export class BitsManager {
     const slot = pointerSlot();
     await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
     for await (const item of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs), IBackgroundCopyJob)) {
-      const job = await BitsJob.open(item, this.#context);
-      let keep = ids === undefined || ids.has(job.id);
-      if (keep && prefix !== undefined) keep = (await job.getDisplayName()).startsWith(prefix);
+      // A job that left the queue after EnumJobs listed it fails its reads: skip it, not the walk.
+      const job = await unlessComError(BitsJob.open(item, this.#context));
+      if (job === undefined) continue;
+      let keep = false;
+      try {
+        keep = await matches(job, ids, prefix);
+      } finally {
+        if (!keep) await job.release();
+      }
       if (keep) yield job;
-      else await job.release();
     }
   }
 
@@ -166,6 +174,13 @@ export class BitsManager {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
+}
+
+/** Whether a listed job passes the filter; a job whose name can no longer be read does not. */
+async function matches(job: BitsJob, ids: ReadonlySet<Guid> | undefined, prefix: string | undefined): Promise<boolean> {
+  if (ids !== undefined && !ids.has(job.id)) return false;
+  if (prefix === undefined) return true;
+  return (await unlessComError(job.getDisplayName()))?.startsWith(prefix) === true;
 }
 
 /** Connects to the job manager of a backend (BITS by default). */

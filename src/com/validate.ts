@@ -1,6 +1,9 @@
 import path from 'node:path';
+import type { Backend } from './backend.js';
 import { ALL_NOTIFY_FLAGS, JOB_PRIORITIES, JOB_TYPES, type JobPriority, type JobType } from './enums.js';
 import { InvalidArgumentError } from './errors.js';
+import type { FileSpec } from './job.js';
+import type { ComRuntime } from './runtime.js';
 
 /**
  * Input checks that run before any COM call, so that a mistake is reported with the field that
@@ -11,8 +14,8 @@ import { InvalidArgumentError } from './errors.js';
 export const MAX_DISPLAY_NAME = 256;
 /** SetDescription's documented limit. */
 export const MAX_DESCRIPTION = 1024;
-/** MAX_PATH: BITS rejects longer local names. */
-export const MAX_LOCAL_PATH = 260;
+/** MAX_PATH (260) counts the terminating NUL: a local name has at most 259 characters. */
+export const MAX_LOCAL_PATH = 259;
 /** The longest remote name BITS accepts (IBackgroundCopyJob::AddFile). */
 export const MAX_REMOTE_NAME = 2200;
 
@@ -32,8 +35,10 @@ function isWindowsAbsolute(p: string): boolean {
   return /^[A-Za-z]:[\\/]/.test(p) || /^[\\/]{2}[^\\/]+[\\/][^\\/]+/.test(p);
 }
 
+type PathStyle = ComRuntime['pathStyle'];
+
 /** A local file name: absolute in the runtime's path style, not a directory, within MAX_PATH. */
-export function checkLocalPath(value: unknown, field: string, style: 'win32' | 'posix'): string {
+export function checkLocalPath(value: unknown, field: string, style: PathStyle): string {
   const p = checkString(value, field, { maxLength: MAX_LOCAL_PATH });
   const absolute = style === 'win32' ? isWindowsAbsolute(p) : path.posix.isAbsolute(p);
   if (!absolute) {
@@ -52,7 +57,7 @@ export function checkLocalPath(value: unknown, field: string, style: 'win32' | '
 const REMOTE_SCHEMES = new Set(['http:', 'https:', 'file:']);
 
 /** A remote name: an http(s) or file URL, or (as BITS also accepts) a UNC or drive path. */
-export function checkRemoteUrl(value: unknown, field: string, style: 'win32' | 'posix'): string {
+export function checkRemoteUrl(value: unknown, field: string, style: PathStyle): string {
   const text = checkString(value, field, { maxLength: MAX_REMOTE_NAME });
   if (style === 'win32' ? isWindowsAbsolute(text) : path.posix.isAbsolute(text)) return text;
   let url: URL;
@@ -71,6 +76,36 @@ export function checkRemoteUrl(value: unknown, field: string, style: 'win32' | '
     throw new InvalidArgumentError(field, `'${text}' has no host`);
   }
   return text;
+}
+
+/**
+ * One file to add, checked as the backend takes it; `at` names it in errors (`files[2]`, then
+ * `files[2].url`...). Returns a copy, so what was checked is what the service gets.
+ */
+export function checkFileSpec(value: unknown, at: string, style: PathStyle, backend: Backend): FileSpec {
+  const field = (key: keyof FileSpec): string => `${at}.${key}`;
+  if (typeof value !== 'object' || value === null) throw new InvalidArgumentError(at, 'expected { url, localPath }');
+  const file = value as Partial<Record<keyof FileSpec, unknown>>;
+  const checked: FileSpec = {
+    url: checkRemoteUrl(file.url, field('url'), style),
+    localPath: checkLocalPath(file.localPath, field('localPath'), style),
+    fileId: file.fileId === undefined ? undefined : checkString(file.fileId, field('fileId'), { maxLength: MAX_REMOTE_NAME }),
+    size: file.size === undefined ? undefined : checkByteCount(file.size, field('size')),
+  };
+  if (backend === 'bits') {
+    for (const key of ['fileId', 'size'] as const) {
+      if (checked[key] !== undefined) {
+        throw new InvalidArgumentError(field(key), 'is a Delivery Optimization option; BITS takes only url and localPath');
+      }
+    }
+  }
+  return checked;
+}
+
+/** A list of files to add (`files[0]`, `files[1]`... in errors), every one checked before any is added. */
+export function checkFiles(value: unknown, field: string, style: PathStyle, backend: Backend): FileSpec[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(field, 'expected an array of { url, localPath }');
+  return value.map((file: unknown, index) => checkFileSpec(file, `${field}[${index}]`, style, backend));
 }
 
 /** A duration in whole seconds, as the DWORD the service takes. */
