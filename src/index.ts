@@ -62,7 +62,16 @@ export {
   type TransferredEvent,
   JOB_EVENT_TYPES,
 } from './observables/events.js';
-export { liveHubs, whenHubsIdle, type HubOptions } from './observables/hub.js';
+export {
+  liveHubs,
+  registrationChanges$,
+  whenHubsIdle,
+  type AttachState,
+  type DisplacedPolicy,
+  type HubOptions,
+  type RegistrationChange,
+} from './observables/hub.js';
+export { ServiceUnavailableError } from './observables/service-unavailable-error.js';
 export { jobEvents$ } from './observables/job-events.js';
 export { transferred$ } from './observables/transferred.js';
 export { error$ } from './observables/error.js';

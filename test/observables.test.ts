@@ -58,7 +58,8 @@ describe('jobEvents$ and friends on the loopback service', () => {
     await job.resume();
     expect(await done).toEqual({ type: 'transferred', source: 'callback', jobId: job.id });
     await whenHubsIdle();
-    expect(h.service.job(job.id)?.notifyFlags).toBe(NotifyFlags.Disable);
+    // The flags the job had before we came (a new job's: TRANSFERRED | ERROR), and no interface.
+    expect(h.service.job(job.id)?.notifyFlags).toBe(NotifyFlags.JobTransferred | NotifyFlags.JobError);
     expect(h.service.notifyTarget(job.id)).toBeUndefined();
     expect(await job.getState()).toBe('transferred'); // unsubscribing never completes the job
     await job.complete();

@@ -20,9 +20,13 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x80004003, { name: 'E_POINTER', message: 'Invalid pointer.' }],
   [0x80004005, { name: 'E_FAIL', message: 'Unspecified error.' }],
   [0x8000ffff, { name: 'E_UNEXPECTED', message: 'Catastrophic failure.' }],
+  [0x80010007, { name: 'RPC_E_SERVER_DIED', message: 'The callee (server) died while the call was being made.' }],
+  [0x80010012, { name: 'RPC_E_SERVER_DIED_DNE', message: 'The callee (server) died before the call could be made.' }],
   [0x80010106, { name: 'RPC_E_CHANGED_MODE', message: 'Cannot change thread mode after it is set.' }],
+  [0x80010108, { name: 'RPC_E_DISCONNECTED', message: 'The object invoked has disconnected from its clients.' }],
   [0x80040154, { name: 'REGDB_E_CLASSNOTREG', message: 'Class not registered: the service is not installed.' }],
   [0x800401f0, { name: 'CO_E_NOTINITIALIZED', message: 'CoInitialize has not been called.' }],
+  [0x800401fd, { name: 'CO_E_OBJNOTCONNECTED', message: 'The object is not connected to the server.' }],
   [0x80070002, { name: 'ERROR_FILE_NOT_FOUND', message: 'The system cannot find the file specified.' }],
   [0x80070003, { name: 'ERROR_PATH_NOT_FOUND', message: 'The system cannot find the path specified.' }],
   [0x80070005, { name: 'E_ACCESSDENIED', message: 'Access is denied.' }],
@@ -32,6 +36,9 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The operation timed out.' }],
   [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server name or address could not be resolved.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
+  [0x800706ba, { name: 'RPC_S_SERVER_UNAVAILABLE', message: 'The RPC server is unavailable.' }],
+  [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
+  [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
   [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
   [0x80200001, { name: 'BG_E_NOT_FOUND', message: 'The requested job was not found.' }],
   [0x80200002, { name: 'BG_E_INVALID_STATE', message: 'The requested action is not allowed in the current job state.' }],
@@ -127,6 +134,26 @@ export const E_UNEXPECTED = 0x8000ffff;
 export const E_INVALIDARG = 0x80070057;
 export const E_ACCESSDENIED = 0x80070005;
 export const RPC_E_CHANGED_MODE = 0x80010106;
+export const RPC_S_SERVER_UNAVAILABLE = 0x800706ba;
+export const RPC_E_DISCONNECTED = 0x80010108;
+
+/**
+ * Answers of a COM proxy whose server process is gone (the service stopped, crashed or restarted):
+ * every call on that proxy fails so from then on, and only a new connection reaches the service.
+ */
+const SERVICE_GONE: ReadonlySet<number> = new Set([
+  0x80010007, // RPC_E_SERVER_DIED
+  0x80010012, // RPC_E_SERVER_DIED_DNE
+  RPC_E_DISCONNECTED,
+  0x800401fd, // CO_E_OBJNOTCONNECTED
+  RPC_S_SERVER_UNAVAILABLE,
+  0x800706be, // RPC_S_CALL_FAILED
+  0x800706bf, // RPC_S_CALL_FAILED_DNE
+]);
+
+export function isServiceGone(hresult: number): boolean {
+  return SERVICE_GONE.has(toUnsignedHresult(hresult));
+}
 export const REGDB_E_CLASSNOTREG = 0x80040154;
 export const ERROR_FILE_NOT_FOUND = 0x80070002;
 export const ERROR_PATH_NOT_FOUND = 0x80070003;
@@ -136,6 +163,7 @@ export const BG_S_UNABLE_TO_DELETE_FILES = 0x0020001a;
 export const BG_E_NOT_FOUND = 0x80200001;
 export const BG_E_INVALID_STATE = 0x80200002;
 export const DO_E_INVALID_STATE = 0x80d02013;
+export const DO_E_JOB_NOT_FOUND = 0x80d02003;
 export const BG_E_EMPTY = 0x80200003;
 export const BG_E_ERROR_INFORMATION_UNAVAILABLE = 0x8020000f;
 export const BG_E_NETWORK_DISCONNECTED = 0x80200010;

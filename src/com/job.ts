@@ -270,6 +270,11 @@ export class BitsJob {
     return this.context.backend;
   }
 
+  /** @internal The COM runtime the job was reached through, for reconnecting after the service went away. */
+  get runtime(): ComRuntime {
+    return this.context.runtime;
+  }
+
   get released(): boolean {
     return this.#ptr.released;
   }
@@ -493,7 +498,7 @@ export class BitsJob {
 
   /** Whether some callback (ours or another process's: last writer wins) is registered. */
   async hasNotifyInterface(): Promise<boolean> {
-    return (await this.#notifyInterfaceAddress()) !== undefined;
+    return (await this.notifyInterface()) !== undefined;
   }
 
   /**
@@ -502,11 +507,14 @@ export class BitsJob {
    * a proxy, a different address: so "still ours" is a pointer comparison.
    */
   async notifyInterfaceIs(callback: CallbackObject): Promise<boolean> {
-    return (await this.#notifyInterfaceAddress()) === callback.address;
+    return (await this.notifyInterface()) === callback.address;
   }
 
-  /** The registered notify interface's address (its reference given back at once), or undefined. */
-  async #notifyInterfaceAddress(): Promise<Pointer | undefined> {
+  /**
+   * @internal The registered notify interface's address (its reference given back at once), or
+   * undefined when none is registered: compare it with a callback object's address.
+   */
+  async notifyInterface(): Promise<Pointer | undefined> {
     const slot = pointerSlot();
     await this.#ptr.call('GetNotifyInterface', slot);
     const registered = ComPtr.fromSlot(slot, IUnknown);

@@ -1,87 +1,71 @@
-import { Subject } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { supports } from '../com/backend.js';
 import { CallbackObject, type Notification } from '../com/callback-object.js';
 import { NotifyFlags, isFinalState, type FinalJobState, type JobState } from '../com/enums.js';
-import { ComError, InvalidArgumentError, ReleasedError, unlessComError } from '../com/errors.js';
+import { ComError, ReleasedError, unlessComError } from '../com/errors.js';
 import type { Guid } from '../com/guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
   BG_E_INVALID_STATE,
+  BG_E_NOT_FOUND,
   DO_E_INVALID_STATE,
+  DO_E_JOB_NOT_FOUND,
   E_NOTIMPL,
-  hresultName,
   hresultMessage,
+  hresultName,
+  isServiceGone,
 } from '../com/hresult.js';
 import { watchJob, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
-import { TerminalLedger } from './terminal-ledger.js';
+import { reopenJob } from '../com/reopen.js';
+import { AttachMachine, type AttachState } from './attach-state.js';
+import type { ErrorEvent, EventSource, Interest, JobEvent, JobSnapshot, TransferredEvent } from './events.js';
+import type { CheckedHubOptions } from './hub-options.js';
+import { HubRegistry } from './hub-registry.js';
+import { holdProcess, releaseProcess } from './keep-alive.js';
 import {
-  NOTIFY_FLAG_OF,
-  POLLED_INTERESTS,
-  type EventSource,
-  type Interest,
-  type JobEvent,
-  type JobSnapshot,
-  type TransferredEvent,
-  type ErrorEvent,
-} from './events.js';
+  displacedPolicyOf,
+  pollIntervalOf,
+  shortest,
+  unionOfFlags,
+  wants,
+  wantsSnapshots,
+  type Registration,
+  type RegistrationEnd,
+} from './registrations.js';
+import { ServiceUnavailableError } from './service-unavailable-error.js';
+import { TerminalLedger } from './terminal-ledger.js';
+import { Ticker } from './ticker.js';
+
+export { checkHubOptions, type HubOptions, type DisplacedPolicy } from './hub-options.js';
+export type { RegistrationEnd } from './registrations.js';
+export type { AttachState } from './attach-state.js';
 
 /**
  * The per-job hub: one per job GUID per process, shared by every Observable of that job whatever
  * handle it came from. It owns the job's registration with the service (SetNotifyFlags as the union
- * of what live subscriptions want, SetNotifyInterface with its own callback object), turns
- * notifications into events outside the native call, deduplicates terminal events, replays what
- * happened before anyone listened, and polls as a backstop while someone needs state or errors.
- * When the job leaves the queue (acknowledged or cancelled, by this process or another), every
- * subscription hears the final state and completes: nothing more can happen to the job.
+ * of what live subscriptions want, SetNotifyInterface with its own callback object) through an
+ * explicit attach state machine (attach-state.ts), turns notifications into events outside the
+ * native call, tells each terminal event once (terminal-ledger.ts), replays what happened before
+ * anyone listened, polls as a backstop while someone needs state or errors, and renews its
+ * registration as a lease: a service that went away is reconnected, a registration another process
+ * took is noticed (and polled around), a job finished elsewhere ends the streams.
  */
 
-export interface HubOptions {
-  /** Milliseconds between backstop polls while state, progress, modifications or errors are observed. Default 1,000. */
-  readonly pollInterval?: number;
-  /** Milliseconds to stay attached after the last subscriber leaves, so that a quick re-subscribe does not churn. Default 0. */
-  readonly detachDelay?: number;
+/** A change of a hub's registration with the service. */
+export interface RegistrationChange {
+  readonly jobId: Guid;
+  readonly state: AttachState;
+  readonly previous: AttachState;
 }
 
-const DEFAULT_POLL_INTERVAL = 1000;
+const changes = new Subject<RegistrationChange>();
 
-/** What a subscription asked for, and how it hears that the hub failed or that the job is gone. */
-interface Registration {
-  readonly job: BitsJob;
-  readonly interests: ReadonlySet<Interest>;
-  readonly pollInterval: number;
-  readonly detachDelay: number;
-  readonly end: RegistrationEnd;
-}
-
-export interface RegistrationEnd {
-  /** A COM error while attaching or reading the job. */
-  readonly fail: (error: unknown) => void;
-  /** The job left the queue. */
-  readonly complete: () => void;
-}
-
-export function checkHubOptions(options: HubOptions): Required<HubOptions> {
-  const { pollInterval = DEFAULT_POLL_INTERVAL, detachDelay = 0 } = options;
-  if (typeof pollInterval !== 'number' || !Number.isInteger(pollInterval) || pollInterval < 1) {
-    throw new InvalidArgumentError('pollInterval', `expected a whole number of milliseconds >= 1, got ${String(pollInterval)}`);
-  }
-  if (typeof detachDelay !== 'number' || !Number.isInteger(detachDelay) || detachDelay < 0) {
-    throw new InvalidArgumentError('detachDelay', `expected a whole number of milliseconds >= 0, got ${String(detachDelay)}`);
-  }
-  return { pollInterval, detachDelay };
-}
-
-/** Whether two progress readings are the same (all four counts). */
-export function sameProgress(a: JobProgress | undefined, b: JobProgress | undefined): boolean {
-  return (
-    a !== undefined &&
-    b !== undefined &&
-    a.bytesTotal === b.bytesTotal &&
-    a.bytesTransferred === b.bytesTransferred &&
-    a.filesTotal === b.filesTotal &&
-    a.filesTransferred === b.filesTransferred
-  );
-}
+/**
+ * Every change of every hub's registration: `displaced` (another process took the job's notify
+ * interface; the job's streams go on by polling), `reconnecting` (the service went away), `attached`
+ * again, and the rest of {@link AttachState}. For applications that want to say so, or log it.
+ */
+export const registrationChanges$: Observable<RegistrationChange> = changes.asObservable();
 
 /** What GetError cannot tell (Wine answers BG_E_ERROR_INFORMATION_UNAVAILABLE for refused connections). */
 const NO_ERROR_INFORMATION: JobErrorInfo = {
@@ -93,6 +77,10 @@ const NO_ERROR_INFORMATION: JobErrorInfo = {
   protocol: undefined,
   file: undefined,
 };
+
+/** Back-off between reconnection attempts: 50 ms, doubling, at most 5 s. */
+const RECONNECT_FIRST_DELAY = 50;
+const RECONNECT_MAX_DELAY = 5000;
 
 /** The state a terminal event belongs to: it stands while the job stays there. */
 function stateOf(event: TransferredEvent | ErrorEvent): JobState {
@@ -123,22 +111,20 @@ async function errorCount(job: BitsJob): Promise<number | undefined> {
 }
 
 /**
- * koffi's relay of the service's calls does not hold the event loop, so a script waiting for a
- * notification would exit. One ref'd timer holds the process while any hub is attached.
+ * Undoes our registration, but only what is still ours: last writer wins, so another process may
+ * have registered its own callback since (and set the flags it needs), and clearing those would
+ * deafen it. The flags go back to what the job had before we came (a job with a notify command line
+ * must still run it); a refused SetNotifyFlags must not keep our interface registered either.
  */
-const keepAlive = {
-  count: 0,
-  timer: undefined as NodeJS.Timeout | undefined,
-  acquire(): void {
-    if (this.count++ === 0) this.timer = setInterval(() => undefined, 0x7fffffff);
-  },
-  release(): void {
-    if (--this.count === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
-  },
-};
+async function clearRegistration(job: BitsJob, callback: CallbackObject, flagsBefore: number | undefined): Promise<void> {
+  // A job that left the queue behind our back (another process, the service) has nothing to clear.
+  if ((await unlessComError(job.notifyInterfaceIs(callback))) !== true) return;
+  const restore = flagsBefore ?? (supports(job.backend, 'BG_NOTIFY_DISABLE') ? NotifyFlags.Disable : undefined);
+  if (restore !== undefined) await unlessComError(job.setNotifyFlags(restore));
+  await unlessComError(job.setNotifyInterface(null));
+}
+
+let displacementWarned = false;
 
 export class JobHub {
   /** Every event of the job, in arrival order; each Observable filters what it asked for. */
@@ -152,14 +138,24 @@ export class JobHub {
   lastTerminal: TransferredEvent | ErrorEvent | undefined;
 
   readonly #registrations = new Set<Registration>();
-  /** The hub's own reference to the job and its callback object, while attached. */
-  #attached: { job: BitsJob; callback: CallbackObject; registered: boolean; unhook: () => void; left: boolean } | undefined;
+  readonly #machine: AttachMachine;
+  /** The hub's own reference to the job, while it holds one (every state but `detached`). */
+  #job: BitsJob | undefined;
+  #callback: CallbackObject | undefined;
+  #unhook: (() => void) | undefined;
+  /** The flags we set, and those the job had before we came (restored on detach). */
   #flags: number | undefined;
+  #flagsBefore: number | undefined;
   readonly #ledger = new TerminalLedger();
   #lastState: JobState | undefined;
   #lastProgress: JobProgress | undefined;
   #lastCallbackAt = 0;
-  #pollTimer: NodeJS.Timeout | undefined;
+  readonly #poller = new Ticker(() => this.#pollDue());
+  readonly #lease = new Ticker(() => this.#enqueue(() => this.#renewLease()));
+  /** Lease renewals alternate between "is the job still queued" and "is the interface still ours". */
+  #leaseRound = 0;
+  readonly #reconnectRetry = new Ticker(() => this.#enqueue(() => this.#reconnect()));
+  #reconnecting: { since: number; attempts: number; hresult: number } | undefined;
   #detachTimer: NodeJS.Timeout | undefined;
   #detachDue = false;
   #lastDetachDelay = 0;
@@ -174,11 +170,18 @@ export class JobHub {
   constructor(
     readonly id: Guid,
     private readonly onIdle: (hub: JobHub) => void,
-  ) {}
+  ) {
+    this.#machine = new AttachMachine((state, previous) => changes.next({ jobId: id, state, previous }));
+  }
+
+  /** Where the hub's registration with the service stands. */
+  get state(): AttachState {
+    return this.#machine.state;
+  }
 
   /** Registers what a subscription wants; the returned function unregisters it. */
-  register(job: BitsJob, interests: ReadonlySet<Interest>, options: Required<HubOptions>, end: RegistrationEnd): () => void {
-    const registration: Registration = { job, interests, ...options, end };
+  register(job: BitsJob, interests: ReadonlySet<Interest>, options: CheckedHubOptions, end: RegistrationEnd): () => void {
+    const registration: Registration = { job, interests, options, end };
     this.#registrations.add(registration);
     this.#detachDue = false;
     if (this.#detachTimer !== undefined) {
@@ -192,7 +195,7 @@ export class JobHub {
     this.#scheduleReconcile();
     return () => {
       if (!this.#registrations.delete(registration)) return;
-      if (this.#registrations.size === 0) this.#lastDetachDelay = registration.detachDelay;
+      if (this.#registrations.size === 0) this.#lastDetachDelay = registration.options.detachDelay;
       this.#scheduleReconcile();
     };
   }
@@ -219,60 +222,60 @@ export class JobHub {
     this.#pending++;
     this.#work = this.#work
       .then(task)
-      .catch((error: unknown) => this.#fail(error))
+      .catch((error: unknown) => this.#failed(error))
       .finally(() => {
         this.#pending--;
-        if (this.#pending === 0 && !this.#reconcileScheduled && this.#registrations.size === 0 && this.#attached === undefined) {
+        if (this.#pending === 0 && !this.#reconcileScheduled && this.#registrations.size === 0 && !this.#machine.holdsJob) {
           this.onIdle(this);
         }
       });
   }
 
-  #wantedFlags(): number {
-    let flags = 0;
-    for (const registration of this.#registrations) for (const interest of registration.interests) flags |= NOTIFY_FLAG_OF[interest];
-    return flags;
+  /** Runs `task` on the hub's chain, in order with everything else, and answers its outcome to the caller. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#enqueue(async () => {
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
   }
 
-  #wants(interest: Interest): boolean {
-    for (const registration of this.#registrations) if (registration.interests.has(interest)) return true;
-    return false;
-  }
-
-  /** Whether anyone needs the job's state and progress (state$, progress$, modification events). */
-  #wantsSnapshots(): boolean {
-    return this.#wants('state') || this.#wants('progress') || this.#wants('modification');
-  }
-
-  #pollInterval(): number | undefined {
-    let interval: number | undefined;
-    for (const registration of this.#registrations) {
-      if ([...registration.interests].some((interest) => POLLED_INTERESTS.has(interest))) {
-        interval = Math.min(interval ?? Infinity, registration.pollInterval);
-      }
-    }
-    return interval;
+  /** Whether our callback is (or is about to be) the job's notify interface, so the job is heard through it. */
+  #listening(): boolean {
+    const { state } = this.#machine;
+    return state === 'attached' || state === 'unregistered' || state === 'displaced';
   }
 
   async #reconcile(): Promise<void> {
     if (this.#registrations.size > 0) {
-      const flags = this.#wantedFlags();
+      const flags = unionOfFlags(this.#registrations);
       const replayWanted = this.#replayWanted;
       this.#replayWanted = false;
-      // A fresh attach looks at the job itself.
-      if (this.#attached === undefined) await this.#attach(flags);
-      else if (flags === this.#flags || (await this.#setFlags(this.#attached.job, flags))) {
-        if (replayWanted) await this.#replay(this.#attached.job);
+      const { state } = this.#machine;
+      const job = this.#job;
+      // A fresh attach looks at the job itself; a reconnection sets the flags and looks once it is through.
+      if (state === 'detached') await this.#attach(flags);
+      else if (job !== undefined && (state === 'attached' || state === 'unregistered')) {
+        if (flags === this.#flags || (await this.#setFlags(job, flags))) {
+          if (replayWanted) await this.#replay(job);
+        }
+      } else if (job !== undefined && state === 'displaced' && replayWanted) {
+        // The flags are the other process's now; the look still tells the new subscriber.
+        await this.#replay(job);
       }
-      if (this.#attached === undefined) return;
+      if (!this.#listening()) return;
       if (this.#refreshWanted) {
         this.#refreshWanted = false;
         await this.#refresh('backstop', false);
       }
-      this.#schedulePoll();
+      this.#armTimers();
       return;
     }
-    if (this.#attached === undefined) return;
+    if (!this.#machine.holdsJob) return;
     if (this.#lastDetachDelay > 0 && !this.#detachDue) {
       this.#detachTimer ??= setTimeout(() => {
         this.#detachTimer = undefined;
@@ -288,9 +291,10 @@ export class JobHub {
     const source = [...this.#registrations].find((registration) => !registration.job.released)?.job;
     if (source === undefined) throw new ReleasedError('IBackgroundCopyJob', 'subscribe');
     const job = await source.duplicate();
-    const callback = this.#newCallback();
-    keepAlive.acquire();
-    const unhook = watchJob(this.id, {
+    this.#job = job;
+    this.#machine.to('attaching');
+    holdProcess();
+    this.#unhook = watchJob(this.id, {
       leave: (call) => this.#exclusive(() => this.#leave(call)),
       resume: (call) =>
         this.#exclusive(async () => {
@@ -298,16 +302,23 @@ export class JobHub {
           this.#newAttempt();
         }),
     });
-    const attached = { job, callback, registered: false, unhook, left: false };
-    this.#attached = attached;
+    // What we restore on detach; a job that has left the queue answers anything here, and is found out below.
+    this.#flagsBefore = await unlessComError(job.getNotifyFlags());
+    await this.#register(job, flags);
+  }
+
+  /** The flags, our callback, a look at the job: attaching, and again after a reconnection. */
+  async #register(job: BitsJob, flags: number): Promise<void> {
     if (!(await this.#setFlags(job, flags))) return;
+    const callback = this.#newCallback();
+    this.#callback = callback;
     try {
       await job.setNotifyInterface(callback);
-      attached.registered = true;
     } catch (error) {
       await this.#finishIfLeft(error, job, 'replay');
       return;
     }
+    this.#machine.to('attached');
     await this.#replay(job);
   }
 
@@ -336,23 +347,35 @@ export class JobHub {
   }
 
   async #detach(): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined) return;
-    this.#attached = undefined;
+    const state = this.#machine.state;
+    if (state === 'detached') return;
+    const job = this.#job;
+    const callback = this.#callback;
+    const flagsBefore = this.#flagsBefore;
+    this.#job = undefined;
+    this.#callback = undefined;
     this.#flags = undefined;
+    this.#flagsBefore = undefined;
+    this.#reconnecting = undefined;
     this.#ledger.newAttempt();
     this.lastTerminal = undefined;
     this.#lastState = undefined;
     this.#lastProgress = undefined;
-    this.#stopPolling();
-    keepAlive.release();
-    attached.unhook();
-    attached.callback.detach();
+    this.#leaseRound = 0;
+    this.#stopTimers();
+    this.#unhook?.();
+    this.#unhook = undefined;
+    callback?.detach();
+    this.#machine.to('detached');
+    releaseProcess();
     try {
-      if (!attached.left && attached.registered) await clearRegistration(attached.job, attached.callback);
+      // Nothing to undo for a job that left the queue, or on a service that went away with our registration.
+      if (job !== undefined && callback !== undefined && state !== 'left' && state !== 'reconnecting') {
+        await clearRegistration(job, callback, flagsBefore);
+      }
     } finally {
-      attached.callback.dispose();
-      await attached.job.release();
+      callback?.dispose();
+      await job?.release();
     }
   }
 
@@ -363,12 +386,12 @@ export class JobHub {
    * for what we may have missed meanwhile.
    */
   async #leave(call: () => Promise<JobState>): Promise<void> {
-    await this.#unregister();
+    if (this.#machine.state === 'attached') await this.#unregister();
     let state: JobState;
     try {
       state = await call();
     } catch (error) {
-      await this.#registerAgain().catch((again: unknown) => this.#fail(again));
+      await this.#registerAgain().catch((again: unknown) => this.#failed(again));
       throw error;
     }
     if (isFinalState(state)) await this.#finish(state, 'action');
@@ -376,31 +399,33 @@ export class JobHub {
   }
 
   async #unregister(): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined || !attached.registered) return;
+    const job = this.#job;
+    const callback = this.#callback;
+    if (job === undefined || callback === undefined) return;
     try {
-      await attached.job.setNotifyInterface(null);
+      await job.setNotifyInterface(null);
     } catch (error) {
       if (!(error instanceof ComError)) throw error;
       // Another process got there first; the caller's Complete or Cancel will say so.
-      const state = await finalStateAfter(error, attached.job);
+      const state = await finalStateAfter(error, job);
       if (state !== undefined) await this.#finish(state, 'backstop');
       // Otherwise the registration stands, and the hub goes on hearing the job through it.
       return;
     }
-    attached.registered = false;
-    attached.callback.detach();
+    callback.detach();
+    this.#machine.to('unregistered');
   }
 
   async #registerAgain(): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined || attached.registered || attached.left) return;
+    const job = this.#job;
+    if (this.#machine.state !== 'unregistered' || job === undefined) return;
     // The old object was detached (late calls to it are dropped); the service gets a fresh one.
-    attached.callback.dispose();
-    attached.callback = this.#newCallback();
-    await attached.job.setNotifyInterface(attached.callback);
-    attached.registered = true;
-    await this.#replay(attached.job);
+    this.#callback?.dispose();
+    const callback = this.#newCallback();
+    this.#callback = callback;
+    await job.setNotifyInterface(callback);
+    this.#machine.to('attached');
+    await this.#replay(job);
   }
 
   #newCallback(): CallbackObject {
@@ -415,22 +440,23 @@ export class JobHub {
   }
 
   /**
-   * The job left the queue. Subscribers of state, progress and modifications hear the final state
-   * (unless they already did), then every subscription completes and the hub lets go of the job. A
-   * later subscription attaches anew and hears the same at once.
+   * The job left the queue (or the service no longer has it: `state` undefined). Subscribers of
+   * state, progress and modifications hear the final state (unless they already did), then every
+   * subscription completes and the hub lets go of the job. A later subscription attaches anew and
+   * hears the same at once.
    */
-  async #finish(state: FinalJobState, source: EventSource): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined || attached.left) return;
-    attached.left = true;
-    this.#stopPolling();
-    if (state !== this.#lastState && this.#wantsSnapshots()) {
+  async #finish(state: FinalJobState | undefined, source: EventSource): Promise<void> {
+    const job = this.#job;
+    if (job === undefined || this.#machine.state === 'left') return;
+    this.#machine.to('left');
+    this.#stopTimers();
+    if (state !== undefined && state !== this.#lastState && wantsSnapshots(this.#registrations)) {
       // The service may no longer answer for a job that is gone; the last reading then stands.
-      const progress = (await unlessComError(attached.job.getProgress())) ?? this.#lastProgress;
+      const progress = (await unlessComError(job.getProgress())) ?? this.#lastProgress;
       this.#remember(state, progress);
       if (progress !== undefined) {
         this.snapshots.next({ state, progress });
-        if (this.#wants('modification')) this.events.next({ type: 'modification', jobId: this.id, source, state, progress });
+        if (wants(this.#registrations, 'modification')) this.events.next({ type: 'modification', jobId: this.id, source, state, progress });
       }
     }
     const registrations = [...this.#registrations];
@@ -450,19 +476,6 @@ export class JobHub {
     this.lastTerminal = undefined;
   }
 
-  /** Runs `task` on the hub's chain, in order with everything else, and answers its outcome to the caller. */
-  #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#enqueue(async () => {
-        try {
-          resolve(await task());
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-  }
-
   /** Called inside the native call: only queue the work, so the service's thread is let go at once. */
   #onNotification(notification: Notification): void {
     if (notification.kind === 'modification') this.#lastCallbackAt = Date.now();
@@ -470,8 +483,8 @@ export class JobHub {
   }
 
   async #process(notification: Notification): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined) {
+    const job = this.#job;
+    if (job === undefined || !this.#listening()) {
       if (notification.kind === 'error') await notification.error?.release();
       if (notification.kind === 'fileTransferred') await notification.file?.release();
       return;
@@ -486,8 +499,8 @@ export class JobHub {
       case 'error': {
         const { error } = notification;
         try {
-          const info = error === undefined ? NO_ERROR_INFORMATION : await attached.job.readNotifiedError(error);
-          this.#emitError(info, false, await errorCount(attached.job), 'callback');
+          const info = error === undefined ? NO_ERROR_INFORMATION : await job.readNotifiedError(error);
+          this.#emitError(info, false, await errorCount(job), 'callback');
         } finally {
           await error?.release();
         }
@@ -497,7 +510,7 @@ export class JobHub {
         const { file } = notification;
         if (file === undefined) return;
         try {
-          const info = await attached.job.readNotifiedFile(file);
+          const info = await job.readNotifiedFile(file);
           this.events.next({ type: 'fileTransferred', jobId: this.id, source: 'callback', file: info });
         } finally {
           await file.release();
@@ -508,20 +521,20 @@ export class JobHub {
 
   /** Looks at the job: a snapshot, a modification event if something changed, terminal events if it finished. */
   async #refresh(source: EventSource, fromCallback: boolean): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined) return;
-    const state = await attached.job.getState();
-    // Someone watching only for errors needs the state alone: one call per poll, not two.
-    if (!fromCallback && !this.#wantsSnapshots()) {
+    const job = this.#job;
+    if (job === undefined || !this.#listening()) return;
+    const state = await job.getState();
+    // Someone watching only for errors (or, displaced, for the transfer) needs the state alone: one call per poll, not two.
+    if (!fromCallback && !wantsSnapshots(this.#registrations)) {
       this.#remember(state, undefined);
       await this.#observeState(state, source);
       return;
     }
-    const progress = await attached.job.getProgress();
+    const progress = await job.getProgress();
     const changed = state !== this.#lastState || !sameProgress(progress, this.#lastProgress);
     this.#remember(state, progress);
     this.snapshots.next({ state, progress });
-    if ((fromCallback || changed) && this.#wants('modification')) {
+    if ((fromCallback || changed) && wants(this.#registrations, 'modification')) {
       this.events.next({ type: 'modification', jobId: this.id, source, state, progress });
     }
     await this.#observeState(state, source);
@@ -536,16 +549,16 @@ export class JobHub {
   }
 
   async #observeState(state: JobState, source: EventSource): Promise<void> {
-    const attached = this.#attached;
-    if (attached === undefined) return;
+    const job = this.#job;
+    if (job === undefined) return;
     if (isFinalState(state)) {
       await this.#finish(state, source);
     } else if (state === 'transferred') {
       this.#emitTransferred(source);
-    } else if ((state === 'error' || state === 'transientError') && this.#wants('error')) {
-      const count = await errorCount(attached.job);
+    } else if ((state === 'error' || state === 'transientError') && wants(this.#registrations, 'error')) {
+      const count = await errorCount(job);
       if (this.#ledger.toldError(state === 'transientError', count)) return;
-      const info = (await attached.job.getError()) ?? NO_ERROR_INFORMATION;
+      const info = (await job.getError()) ?? NO_ERROR_INFORMATION;
       this.#emitError(info, state === 'transientError', count, source);
     }
   }
@@ -565,32 +578,143 @@ export class JobHub {
     this.events.next(event);
   }
 
-  /** The backstop: polls while someone needs state, progress or errors, less while callbacks keep coming. */
-  #schedulePoll(): void {
-    const interval = this.#pollInterval();
-    if (interval === undefined || this.#attached === undefined) {
-      this.#stopPolling();
-      return;
-    }
-    if (this.#pollTimer !== undefined) return;
-    this.#pollTimer = setTimeout(() => {
-      this.#pollTimer = undefined;
-      if (Date.now() - this.#lastCallbackAt < interval) {
-        this.#schedulePoll();
-        return;
-      }
-      this.#enqueue(async () => {
-        await this.#refresh('backstop', false);
-        this.#schedulePoll();
-      });
-    }, interval);
-    // The keep-alive handle holds the process; the poll timer alone must not.
-    this.#pollTimer.unref();
+  /** The backstop polls while someone needs state, progress or errors (everyone, when displaced); the lease runs while we are registered. */
+  #armTimers(): void {
+    const { state } = this.#machine;
+    this.#poller.arm(this.#listening() ? pollIntervalOf(this.#registrations, state === 'displaced') : undefined);
+    this.#lease.arm(state === 'attached' || state === 'displaced' ? shortest(this.#registrations, 'leaseInterval') : undefined);
   }
 
-  #stopPolling(): void {
-    if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
-    this.#pollTimer = undefined;
+  #stopTimers(): void {
+    this.#poller.stop();
+    this.#lease.stop();
+    this.#reconnectRetry.stop();
+  }
+
+  /** Polls less while modification callbacks keep coming: they carry what the poll would find. */
+  #pollDue(): void {
+    const interval = pollIntervalOf(this.#registrations, this.#machine.state === 'displaced');
+    if (interval !== undefined && Date.now() - this.#lastCallbackAt < interval) {
+      this.#poller.arm(interval);
+      return;
+    }
+    this.#enqueue(async () => {
+      await this.#refresh('backstop', false);
+      this.#armTimers();
+    });
+  }
+
+  /**
+   * One call into the service per renewal. Even rounds: is the job still queued (another process
+   * may have completed or cancelled it, and `transferred$` alone never polls)? Odd rounds: is its
+   * notify interface still ours? Either call failing because the service went away starts a reconnection.
+   */
+  async #renewLease(): Promise<void> {
+    const job = this.#job;
+    const callback = this.#callback;
+    const { state } = this.#machine;
+    if (job === undefined || callback === undefined || (state !== 'attached' && state !== 'displaced')) return;
+    if (this.#leaseRound++ % 2 === 0) {
+      const jobState = await job.getState();
+      if (isFinalState(jobState)) return this.#finish(jobState, 'backstop');
+      // A lost JobTransferred is found here too, at no extra cost.
+      this.#remember(jobState, undefined);
+      if (jobState === 'transferred') this.#emitTransferred('backstop');
+    } else {
+      const registered = await job.notifyInterface();
+      if (registered === callback.address) {
+        if (state === 'displaced') this.#machine.to('attached');
+      } else if (registered === undefined || displacedPolicyOf(this.#registrations) === 'reclaim') {
+        // Nobody holds it (cleared by someone, or by a service restart that kept the job): not a fight.
+        await this.#takeRegistration(job, callback);
+        return;
+      } else if (state !== 'displaced') {
+        this.#displaced();
+      }
+    }
+    this.#armTimers();
+  }
+
+  /** Registers our callback again (flags first), and looks for what was missed meanwhile. */
+  async #takeRegistration(job: BitsJob, callback: CallbackObject): Promise<void> {
+    if (!(await this.#setFlags(job, unionOfFlags(this.#registrations)))) return;
+    try {
+      await job.setNotifyInterface(callback);
+    } catch (error) {
+      await this.#finishIfLeft(error, job, 'backstop');
+      return;
+    }
+    this.#machine.to('attached');
+    await this.#replay(job);
+    this.#armTimers();
+  }
+
+  /** Another process took the notify interface: leave it to them, and serve our streams by polling. */
+  #displaced(): void {
+    this.#machine.to('displaced');
+    // The flags are theirs now; ours are written again if we get the interface back.
+    this.#flags = undefined;
+    if (!displacementWarned) {
+      displacementWarned = true;
+      process.emitWarning(
+        `rx-bits: another process took the notify interface of job ${this.id} (BITS keeps one per job, last writer wins). ` +
+          "Its streams go on by polling; pass { onDisplaced: 'reclaim' } to take it back. Further displacements are reported on registrationChanges$ only.",
+        { code: 'RXBITS_DISPLACED' },
+      );
+    }
+  }
+
+  /** A failure on the chain: the service going away starts a reconnection; anything else fails the subscriptions. */
+  async #failed(error: unknown): Promise<void> {
+    const { state } = this.#machine;
+    if (error instanceof ComError && isServiceGone(error.hresult) && this.#job !== undefined && state !== 'left' && state !== 'reconnecting') {
+      this.#beginReconnecting(error.hresult);
+      return;
+    }
+    await this.#fail(error);
+  }
+
+  #beginReconnecting(hresult: number): void {
+    this.#machine.to('reconnecting');
+    this.#stopTimers();
+    // Our registration went with the service; late calls to the old object are dropped.
+    this.#callback?.detach();
+    this.#reconnecting = { since: Date.now(), attempts: 0, hresult };
+    this.#enqueue(() => this.#reconnect());
+  }
+
+  /**
+   * One attempt to reach the service again: a new connection, the job reopened, registered again,
+   * and a look for what was missed. The job no longer there ends the streams as a job that left the
+   * queue does; a service that stays away past `reconnectTimeout` errors them.
+   */
+  async #reconnect(): Promise<void> {
+    const reconnecting = this.#reconnecting;
+    const old = this.#job;
+    if (reconnecting === undefined || old === undefined || this.#machine.state !== 'reconnecting') return;
+    let fresh: BitsJob;
+    try {
+      fresh = await reopenJob(old);
+    } catch (error) {
+      if (!(error instanceof ComError)) throw error;
+      if (error.hresult === BG_E_NOT_FOUND || error.hresult === DO_E_JOB_NOT_FOUND) return this.#finish(undefined, 'backstop');
+      reconnecting.hresult = error.hresult;
+      const waited = Date.now() - reconnecting.since;
+      const timeout = shortest(this.#registrations, 'reconnectTimeout') ?? 0;
+      if (waited >= timeout) return this.#fail(new ServiceUnavailableError(this.id, reconnecting.hresult, waited));
+      const delay = Math.min(RECONNECT_MAX_DELAY, RECONNECT_FIRST_DELAY * 2 ** reconnecting.attempts++, Math.max(0, timeout - waited));
+      this.#reconnectRetry.arm(delay);
+      return;
+    }
+    this.#reconnecting = undefined;
+    this.#job = fresh;
+    this.#callback?.dispose();
+    this.#callback = undefined;
+    // A proxy of the old connection: its Release goes nowhere, and nothing else can be done with it.
+    await old.release();
+    this.#machine.to('attaching');
+    await this.#register(fresh, unionOfFlags(this.#registrations));
+    if (this.#listening()) this.#scheduleReconcile();
   }
 
   /** A COM call failed: every subscription errors with it, and the hub lets go of the job. */
@@ -602,40 +726,28 @@ export class JobHub {
   }
 }
 
-/**
- * Undoes our registration, but only what is still ours: last writer wins, so another process may
- * have registered its own callback since (and set the flags it needs), and clearing those would
- * deafen it. A refused SetNotifyFlags must not keep our interface registered either.
- */
-async function clearRegistration(job: BitsJob, callback: CallbackObject): Promise<void> {
-  // A job that left the queue behind our back (another process, the service) has nothing to clear.
-  if ((await unlessComError(job.notifyInterfaceIs(callback))) !== true) return;
-  if (supports(job.backend, 'BG_NOTIFY_DISABLE')) await unlessComError(job.setNotifyFlags(NotifyFlags.Disable));
-  await unlessComError(job.setNotifyInterface(null));
+/** Whether two progress readings are the same (all four counts). */
+export function sameProgress(a: JobProgress | undefined, b: JobProgress | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.bytesTotal === b.bytesTotal &&
+    a.bytesTransferred === b.bytesTransferred &&
+    a.filesTotal === b.filesTotal &&
+    a.filesTransferred === b.filesTransferred
+  );
 }
 
-const hubs = new Map<Guid, JobHub>();
+const hubs = new HubRegistry<JobHub>((id, onIdle) => new JobHub(id, onIdle));
 
 /** The hub of a job, created on first use and dropped when it has detached and nobody is registered. */
 export function hubFor(job: BitsJob): JobHub {
-  let hub = hubs.get(job.id);
-  if (hub === undefined) {
-    hub = new JobHub(job.id, (idle) => {
-      if (hubs.get(idle.id) === idle) hubs.delete(idle.id);
-    });
-    hubs.set(job.id, hub);
-  }
-  return hub;
+  return hubs.of(job.id);
 }
 
 /** Resolves when every hub has finished its queued work (including hubs that work created). */
-export async function whenHubsIdle(): Promise<void> {
-  for (;;) {
-    const current = [...hubs.values()];
-    await Promise.all(current.map((hub) => hub.idle()));
-    await new Promise((resolve) => setImmediate(resolve));
-    if ([...hubs.values()].every((hub) => current.includes(hub))) return;
-  }
+export function whenHubsIdle(): Promise<void> {
+  return hubs.idle();
 }
 
 /** Hubs alive right now (attached, or with registrations or work pending). */
