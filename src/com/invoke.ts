@@ -1,25 +1,29 @@
 import koffi, { type TypeObject } from 'koffi';
 import type { ComMethod } from './interface-table.js';
+import { comCallThreads } from './call-threads.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 
 /**
  * Calling a method of a native COM object: read `this->lpVtbl[slot]`, turn the function pointer into
  * a koffi function of the method's prototype (cached per pointer), and call it. Asynchronous calls
- * run on a libuv worker thread, so a service that calls back into our objects while it handles the
- * call (QueryInterface, AddRef, the notifications) finds the JS thread free to answer.
+ * run on a call thread (call-threads.ts), so a service that calls back into our objects while it
+ * handles the call (QueryInterface, AddRef, the notifications) finds the JS thread free to answer,
+ * and a slow service does not hold libuv's pool, which the application's own I/O needs.
  */
 
-type NativeFunction = ReturnType<typeof koffi.decode> & {
-  (...args: unknown[]): unknown;
-  async: (...args: unknown[]) => void;
-};
+type NativeFunction = (...args: unknown[]) => unknown;
 
 const functionsByProto = new WeakMap<TypeObject, Map<Pointer, NativeFunction>>();
 
-function nativeFunction(self: Pointer, method: ComMethod): NativeFunction {
+/** `this->lpVtbl[slot]`: read here, on the JS thread, while the caller holds its reference. */
+function vtableEntry(self: Pointer, method: ComMethod): Pointer {
   if (self === 0n) throw new TypeError(`${method.interfaceName}::${method.name} called on a NULL pointer`);
   const vtable = koffi.decode(self, 'void *') as Pointer;
-  const entry = koffi.decode(vtable, method.slot * POINTER_SIZE, 'void *') as Pointer;
+  return koffi.decode(vtable, method.slot * POINTER_SIZE, 'void *') as Pointer;
+}
+
+function nativeFunction(self: Pointer, method: ComMethod): NativeFunction {
+  const entry = vtableEntry(self, method);
   let cache = functionsByProto.get(method.proto);
   if (cache === undefined) {
     cache = new Map();
@@ -41,40 +45,24 @@ export function invokeSync(self: Pointer, method: ComMethod, ...args: unknown[])
   return nativeFunction(self, method)(self, ...args) as number;
 }
 
+/** The method's prototype as a call thread declares it: `this` first, no name (each thread has its own registry). */
+const declarations = new WeakMap<ComMethod, string>();
+
+function declaration(method: ComMethod): string {
+  let known = declarations.get(method);
+  if (known === undefined) {
+    const open = method.signature.indexOf('(');
+    const params = method.signature.slice(open + 1, method.signature.lastIndexOf(')')).trim();
+    known = `${method.signature.slice(0, open).trim()} __stdcall (void *self${params === '' ? '' : `, ${params}`})`;
+    declarations.set(method, known);
+  }
+  return known;
+}
+
 /**
- * koffi refuses more than `max_async_calls` (256 by default) calls in flight; we stay well below
- * and queue the rest, so a burst of 10,000 jobs waits its turn instead of throwing.
+ * Calls a method on a call thread (call-threads.ts), never on libuv's pool; resolves with its raw return
+ * value (an HRESULT or a count). Beyond the threads' cap, calls wait their turn instead of failing.
  */
-const MAX_IN_FLIGHT = 64;
-let inFlight = 0;
-const waiting: Array<() => void> = [];
-
-function acquire(): Promise<void> {
-  if (inFlight < MAX_IN_FLIGHT) {
-    inFlight++;
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => waiting.push(resolve));
-}
-
-function releaseSlot(): void {
-  const next = waiting.shift();
-  if (next === undefined) inFlight--;
-  else next();
-}
-
-/** Calls a method on a libuv worker thread; resolves with its raw return value (an HRESULT or a count). */
 export async function invokeAsync(self: Pointer, method: ComMethod, ...args: unknown[]): Promise<number> {
-  const fn = nativeFunction(self, method);
-  await acquire();
-  try {
-    return await new Promise<number>((resolve, reject) => {
-      fn.async(self, ...args, (error: unknown, result: number) => {
-        if (error === null || error === undefined) resolve(result);
-        else reject(error instanceof Error ? error : new Error(String(error)));
-      });
-    });
-  } finally {
-    releaseSlot();
-  }
+  return comCallThreads.call(vtableEntry(self, method), declaration(method), [self, ...args]);
 }
