@@ -1,9 +1,9 @@
 /**
  * An Electron main-process updater. Electron makes the main thread a single-threaded apartment
- * (STA) once the app is ready; rx-bits joins the multithreaded apartment where it can, and where it
- * cannot (RPC_E_CHANGED_MODE, as on Electron's main thread) it makes a worker thread keep the MTA
- * alive. Every call to BITS already runs on worker threads, so the STA main thread is never blocked
- * and never handed a pointer it must not use: nothing else to do in an Electron app.
+ * (STA) once the app is ready; rx-bits never initializes COM on that thread (joining the MTA first
+ * would break OLE drag-and-drop and the clipboard) and keeps the multithreaded apartment alive on a
+ * thread of its own. Every call to BITS runs on rx-bits' call threads, so the STA main thread is
+ * never blocked and never handed a pointer it must not use: nothing else to do in an Electron app.
  *
  * Written against the few Electron APIs it needs, so it type-checks without Electron installed:
  * call `startUpdater(app, feedUrl)` from your main process.

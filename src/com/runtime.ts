@@ -1,7 +1,8 @@
 import koffi from 'koffi';
+import { apartmentThread, comCallThreads } from './call-threads.js';
 import { ComError, UnsupportedPlatformError } from './errors.js';
 import { encodeGuid, type Guid } from './guid.js';
-import { isFailure, RPC_E_CHANGED_MODE, toUnsignedHresult } from './hresult.js';
+import { isFailure, toUnsignedHresult } from './hresult.js';
 import { pointerSlot, readPointer, type Pointer } from './native-types.js';
 
 /**
@@ -11,7 +12,7 @@ import { pointerSlot, readPointer, type Pointer } from './native-types.js';
 export interface ComRuntime {
   /** How local paths look to the service: Windows paths, or POSIX paths for a runtime on Linux. */
   readonly pathStyle: 'win32' | 'posix';
-  /** Joins the process to a multithreaded apartment; idempotent. */
+  /** Keeps a multithreaded apartment alive for the process; idempotent once it succeeded. */
   initialize(): Promise<void>;
   /** CoCreateInstance: an owned pointer to `iid` on a new instance of `clsid`. */
   createInstance(clsid: Guid, iid: Guid): Promise<Pointer>;
@@ -22,47 +23,61 @@ export interface ComRuntime {
 const COINIT_MULTITHREADED = 0x0;
 const CLSCTX_LOCAL_SERVER = 0x4;
 
-let ole32: { runtime: ComRuntime } | undefined;
+/** The ole32 exports the runtime calls, as native function addresses. @internal */
+export interface Ole32Binding {
+  symbol(name: 'CoInitializeEx' | 'CoCreateInstance' | 'CoTaskMemFree'): Pointer;
+}
+
+function loadOle32(): Ole32Binding {
+  const lib = koffi.load('ole32.dll');
+  // The closure holds `lib`: the addresses stay valid while the runtime lives.
+  return { symbol: (name) => lib.symbol(name) as Pointer };
+}
 
 /**
- * ole32 on Windows. CoCreateInstance goes to a worker thread: starting the service can take a
- * second, and the JS thread must stay free for the calls the service makes into our objects.
+ * A COM runtime over an ole32 binding: ole32.dll on Windows, a fake one in tests.
+ *
+ * The JS thread's apartment is left alone, always: Electron makes its main thread a single-threaded
+ * apartment after `ready`, and a thread that joined the MTA first breaks OLE drag-and-drop and the
+ * clipboard. Instead the apartment thread (call-threads.ts) calls CoInitializeEx(MTA) and never
+ * uninitializes, which keeps the MTA alive for the life of the process; the call threads, which never
+ * initialize COM, belong to that MTA implicitly, so the interface pointers they use are valid on any
+ * of them. CoCreateInstance runs on a call thread: starting the service can take a second, and the JS
+ * thread must stay free for the calls the service makes into our objects.
+ * @internal
  */
-export function win32Runtime(): ComRuntime {
-  if (ole32 !== undefined) return ole32.runtime;
-  const lib = koffi.load('ole32.dll');
-  const CoInitializeEx = lib.func('int __stdcall CoInitializeEx(void *reserved, uint32 coinit)');
-  const CoCreateInstance = lib.func(
-    'int __stdcall CoCreateInstance(const void *clsid, void *outer, uint32 context, const void *iid, _Out_ void *object)',
-  );
-  const CoTaskMemFree = lib.func('void __stdcall CoTaskMemFree(void *memory)');
-  const callAsync = (fn: typeof CoInitializeEx, ...args: unknown[]): Promise<number> =>
-    new Promise((resolve, reject) =>
-      fn.async(...args, (error: unknown, hr: number) => (error ? reject(error) : resolve(hr))),
-    );
+export function createWin32Runtime(load: () => Ole32Binding): ComRuntime {
+  const ole32 = load();
+  const CoInitializeEx = ole32.symbol('CoInitializeEx');
+  const CoCreateInstance = ole32.symbol('CoCreateInstance');
+  const CoTaskMemFree = koffi.decode(ole32.symbol('CoTaskMemFree'), koffi.proto('void __stdcall (void *memory)')) as (
+    memory: Pointer,
+  ) => void;
 
   let initialized: Promise<void> | undefined;
   const runtime: ComRuntime = {
     pathStyle: 'win32',
     initialize() {
-      initialized ??= (async () => {
-        // The JS thread joins the MTA where it can. Electron's main thread is already an STA
-        // (RPC_E_CHANGED_MODE): then a worker thread creates the MTA and keeps it alive, so that the
-        // worker threads our calls run on belong to it implicitly.
-        const main = toUnsignedHresult(CoInitializeEx(null, COINIT_MULTITHREADED) as number);
-        if (main === RPC_E_CHANGED_MODE) {
-          const worker = toUnsignedHresult(await callAsync(CoInitializeEx, null, COINIT_MULTITHREADED));
-          if (isFailure(worker)) throw new ComError(worker, 'ole32', 'CoInitializeEx');
-        } else if (isFailure(main)) {
-          throw new ComError(main, 'ole32', 'CoInitializeEx');
-        }
-      })();
+      // A failure is not kept: the next connect() tries again.
+      initialized ??= apartmentThread
+        .call(CoInitializeEx, 'int __stdcall (void *reserved, uint32 coinit)', [null, COINIT_MULTITHREADED])
+        .then((hr) => {
+          if (isFailure(hr)) throw new ComError(toUnsignedHresult(hr), 'ole32', 'CoInitializeEx');
+        })
+        .catch((error: unknown) => {
+          initialized = undefined;
+          throw error;
+        });
       return initialized;
     },
     async createInstance(clsid, iid) {
       await runtime.initialize();
       const slot = pointerSlot();
-      const hr = await callAsync(CoCreateInstance, encodeGuid(clsid), null, CLSCTX_LOCAL_SERVER, encodeGuid(iid), slot);
+      const hr = await comCallThreads.call(
+        CoCreateInstance,
+        'int __stdcall (const void *clsid, void *outer, uint32 context, const void *iid, _Out_ void *object)',
+        [encodeGuid(clsid), null, CLSCTX_LOCAL_SERVER, encodeGuid(iid), slot],
+      );
       if (isFailure(hr)) throw new ComError(hr, 'ole32', `CoCreateInstance(${clsid})`);
       return readPointer(slot);
     },
@@ -70,8 +85,15 @@ export function win32Runtime(): ComRuntime {
       CoTaskMemFree(address);
     },
   };
-  ole32 = { runtime };
   return runtime;
+}
+
+let ole32Runtime: ComRuntime | undefined;
+
+/** ole32 on Windows: one runtime per process. */
+export function win32Runtime(): ComRuntime {
+  ole32Runtime ??= createWin32Runtime(loadOle32);
+  return ole32Runtime;
 }
 
 /** ole32 on Windows; elsewhere an {@link UnsupportedPlatformError}. */
