@@ -3,19 +3,22 @@
  * noisy machine moves both), on the loopback BITS service. Prints one table of ratios. Never a test:
  * no assertion here fails a build.
  */
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import koffi from 'koffi';
 import { firstValueFrom, type Subscription } from 'rxjs';
 import { Bench } from 'tinybench';
-import { callbackTrampolines } from '../src/com/callback-object.js';
-import { IBackgroundCopyCallback2 } from '../src/com/interfaces.js';
+import { CallbackObject, callbackTrampolines } from '../src/com/callback-object.js';
+import type { ComMethod } from '../src/com/interface-table.js';
+import { IBackgroundCopyCallback2, IUnknown } from '../src/com/interfaces.js';
 import { invokeAsync } from '../src/com/invoke.js';
 import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
 import { connect, jobEvents$, liveCallbackObjects, referenceStats, transferred$, whenHubsIdle, type BitsJob } from '../src/index.js';
 import { LoopbackService } from '../test/loopback/service.js';
 import { startTestServer } from '../test/support/http-server.js';
+import { IHang, startHangs } from '../test/threads-hang.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -257,6 +260,83 @@ async function watchedJob(subscribers: number) {
   for (const subscription of subscriptions) subscription.unsubscribe();
   await whenHubsIdle();
   await Promise.all(jobs.map(async (job) => (await job.cancel(), await job.release())));
+}
+
+// 7-8. Call threads against koffi's `.async` on libuv's pool (the design before them), side by side.
+{
+  const AddRef = IUnknown.method('AddRef');
+  /** The old invokeAsync: the method's koffi function, called with `.async` on libuv's pool. */
+  const viaLibuv = (self: Pointer, method: ComMethod, ...args: unknown[]) =>
+    new Promise<number>((resolve, reject) => {
+      const vtable = koffi.decode(self, 'void *') as Pointer;
+      const fn = koffi.decode(koffi.decode(vtable, method.slot * POINTER_SIZE, 'void *'), method.proto) as { async: (...a: unknown[]) => void };
+      fn.async(self, ...args, (error: unknown, result: number) => (error ? reject(error as Error) : resolve(result)));
+    });
+  // A method that returns at once without calling back into JS (libc getpid behind a vtable slot): the
+  // cost of getting a call to another thread and its result back, and nothing else.
+  const bareVtable = koffi.alloc('void *', 3) as Pointer;
+  koffi.encode(bareVtable, AddRef.slot * POINTER_SIZE, 'void *', koffi.load('libc.so.6').symbol('getpid'));
+  const bareObject = koffi.alloc('void *', 1) as Pointer;
+  koffi.encode(bareObject, 0, 'void *', bareVtable);
+  // A method implemented in JS (our callback object's AddRef/Release), as the loopback service's are.
+  const callback = new CallbackObject(() => undefined);
+  const perCall = async (label: string, self: Pointer, method: ComMethod, after?: (self: Pointer) => Promise<unknown>) => {
+    const times = { threads: [] as number[], libuv: [] as number[] };
+    for (let i = 0; i < 2000; i++) {
+      for (const side of i % 2 === 0 ? (['threads', 'libuv'] as const) : (['libuv', 'threads'] as const)) {
+        const start = performance.now();
+        await (side === 'threads' ? invokeAsync(self, method) : viaLibuv(self, method));
+        times[side].push(performance.now() - start);
+        await after?.(self);
+      }
+    }
+    const [ours, old] = [percentile(times.threads, 50), percentile(times.libuv, 50)];
+    rows.push({ metric: `7. per call, ${label}, p50 (µs)`, ours: fmt(ours * 1000), baseline: `${fmt(old * 1000)} (koffi .async)`, ratio: fmt(ours / old, 2), target: '<= 1.5', met: ours / old <= 1.5 });
+  };
+  await perCall('native method, no JS', bareObject, AddRef);
+  await perCall('JS method relayed (AddRef)', callback.address, AddRef, (self) => invokeAsync(self, IUnknown.method('Release')));
+  callback.dispose();
+  koffi.free(bareObject);
+  koffi.free(bareVtable);
+
+  // 8. fs.readFile while as many service calls hang as libuv has threads, against the same read with
+  // nothing hanging: p50 over 5 rounds of 20 reads each while hung, and 20 each after the round (so
+  // that both see the machine just after the hang workers' start and end). The old design gets one
+  // read per round: it cannot complete until the hung calls are released, after HANG_MS, so its figure
+  // is HANG_MS whatever the library does.
+  const HANG_MS = 500;
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const read = async () => {
+    const start = performance.now();
+    await readFile(import.meta.filename);
+    return performance.now() - start;
+  };
+  const reads = { ours: [] as number[], old: [] as number[], idle: [] as number[] };
+  const whileHung = async (call: (object: Pointer) => Promise<number>, into: number[], count: number) => {
+    const hangs = await startHangs(threads);
+    const calls = hangs.objects.map((object) => call(object));
+    await hangs.allEntered;
+    const timer = setTimeout(() => hangs.release(), HANG_MS);
+    for (let i = 0; i < count; i++) into.push(await read());
+    clearTimeout(timer);
+    hangs.release();
+    await Promise.all(calls);
+    await hangs.close();
+    for (let i = 0; i < 20; i++) reads.idle.push(await read());
+  };
+  for (let round = 0; round < 5; round++) {
+    await whileHung((object) => invokeAsync(object, IHang.method('Hang')), reads.ours, 20);
+    await whileHung((object) => viaLibuv(object, IHang.method('Hang')), reads.old, 1);
+  }
+  const [ours, old, idle] = [percentile(reads.ours, 50), percentile(reads.old, 50), percentile(reads.idle, 50)];
+  rows.push({
+    metric: `8. fs.readFile while ${threads} calls hang / idle (ms)`,
+    ours: `${fmt(ours, 2)} / ${fmt(idle, 2)} = ${fmt(ours / idle, 1)}x`,
+    baseline: `${fmt(old, 1)} / ${fmt(idle, 2)} = ${fmt(old / idle, 0)}x (koffi .async)`,
+    ratio: fmt(ours / old, 4),
+    target: 'ours <= 10x idle',
+    met: ours / idle <= 10,
+  });
 }
 
 await bits.release();
