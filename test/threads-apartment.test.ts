@@ -45,6 +45,10 @@ const callbacks = {
     koffi.pointer(koffi.proto('int FakeCoCreateInstance(void *clsid, void *outer, uint32 context, void *iid, void *object)')),
   ),
   CoTaskMemFree: koffi.register(() => undefined, koffi.pointer(koffi.proto('void FakeCoTaskMemFree(void *memory)'))),
+  CoDisconnectObject: koffi.register(
+    (unknown: Pointer) => (record('CoDisconnectObject'), unknown === OBJECT ? S_OK : E_FAIL),
+    koffi.pointer(koffi.proto('int FakeCoDisconnectObject(void *unknown, uint32 reserved)')),
+  ),
 };
 afterAll(() => {
   for (const callback of Object.values(callbacks)) koffi.unregister(callback);
@@ -70,6 +74,9 @@ test('CoInitializeEx(MTA) runs on the apartment thread, never the JS thread; a f
   const clsid = parseGuid('4991D34B-80A1-4291-83B6-3328366B9097');
   expect(await run(() => runtime.createInstance(clsid, clsid))).toBe(OBJECT);
   expect(await run(() => runtime.createInstance(clsid, clsid))).toBe(OBJECT);
+  await run(() => runtime.disconnectObject(OBJECT));
+  await expect(runtime.disconnectObject(0x1n)).rejects.toThrow(/CoDisconnectObject failed with E_FAIL/);
+  seen.pop();
 
   const onApartmentThread = { apartment: { threads: 1, busy: 1, queued: 0 }, calls: expect.objectContaining({ busy: 0 }) };
   const onCallThread = { apartment: { threads: 1, busy: 0, queued: 0 }, calls: expect.objectContaining({ busy: 1 }) };
@@ -78,5 +85,6 @@ test('CoInitializeEx(MTA) runs on the apartment thread, never the JS thread; a f
     { name: 'CoInitializeEx', onCallingThread: false, coinit: 0, ...onApartmentThread },
     { name: 'CoCreateInstance', onCallingThread: false, ...onCallThread },
     { name: 'CoCreateInstance', onCallingThread: false, ...onCallThread },
+    { name: 'CoDisconnectObject', onCallingThread: false, ...onCallThread },
   ]);
 });

@@ -18,6 +18,13 @@ export interface ComRuntime {
   createInstance(clsid: Guid, iid: Guid): Promise<Pointer>;
   /** CoTaskMemFree, for every string the service returns. */
   freeTaskMemory(address: Pointer): void;
+  /**
+   * CoDisconnectObject: drops the references other processes hold on one of our objects through COM.
+   * When the service dies holding our callback object, COM keeps those references for the dead
+   * client until its ping times out (minutes); a process that exits meanwhile has COM calling into
+   * an object whose code is being torn down.
+   */
+  disconnectObject(address: Pointer): Promise<void>;
 }
 
 const COINIT_MULTITHREADED = 0x0;
@@ -25,7 +32,7 @@ const CLSCTX_LOCAL_SERVER = 0x4;
 
 /** The ole32 exports the runtime calls, as native function addresses. @internal */
 export interface Ole32Binding {
-  symbol(name: 'CoInitializeEx' | 'CoCreateInstance' | 'CoTaskMemFree'): Pointer;
+  symbol(name: 'CoInitializeEx' | 'CoCreateInstance' | 'CoTaskMemFree' | 'CoDisconnectObject'): Pointer;
 }
 
 function loadOle32(): Ole32Binding {
@@ -83,6 +90,11 @@ export function createWin32Runtime(load: () => Ole32Binding): ComRuntime {
     },
     freeTaskMemory(address) {
       CoTaskMemFree(address);
+    },
+    async disconnectObject(address) {
+      // On a call thread: COM releases the references now, and our object's Release runs on the JS thread.
+      const hr = await comCallThreads.call(ole32.symbol('CoDisconnectObject'), 'int __stdcall (void *unknown, uint32 reserved)', [address, 0]);
+      if (isFailure(hr)) throw new ComError(hr, 'ole32', 'CoDisconnectObject');
     },
   };
   return runtime;

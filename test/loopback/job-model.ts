@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { renameSync } from 'node:fs';
+import { copyFileSync, renameSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Guid } from '../../src/com/guid.js';
@@ -13,7 +13,7 @@ import {
   E_UNEXPECTED,
   S_OK,
 } from '../../src/com/hresult.js';
-import { transferFile, TransferFailure } from './transfer.js';
+import { localSource, transferFile, TransferFailure } from './transfer.js';
 
 /** The loopback's model of one BITS job: its properties, its state machine and its transfer loop. */
 
@@ -63,6 +63,12 @@ export interface Faults {
   unableToDeleteFiles: boolean;
   /** Cancel fails with E_ACCESSDENIED and the job stays (BITS does so for another user's job). */
   cancelDenied: boolean;
+  /**
+   * The error count stays where it is whatever fails: "IBackgroundCopyJob::GetErrorCount" says the
+   * count "may not accurately reflect the number of times the job moves to the transient error or
+   * error state".
+   */
+  freezeErrorCount: boolean;
 }
 
 export interface JobModelOptions {
@@ -75,9 +81,29 @@ export interface JobModelOptions {
    * BG_S_PARTIAL_COMPLETE (recent Wine's dlls/qmgr/job.c); BITS acknowledges the job instead.
    */
   readonly keepsPartlyCompletedJobs: boolean;
+  /**
+   * When GetErrorCount moves. 'every-failure': on every failed attempt. 'documented', as
+   * "IBackgroundCopyJob::GetErrorCount" has it: "The count increases when the job moves from the
+   * BG_JOB_STATE_TRANSFERRING state to the BG_JOB_STATE_TRANSIENT_ERROR or BG_JOB_STATE_ERROR state"
+   * and "BITS does not increase the count when network disconnects occur": a failure before the
+   * attempt reached TRANSFERRING (a refused connection, a 404 answered before any byte), or a
+   * BG_E_NETWORK_DISCONNECTED, leaves it unchanged.
+   */
+  readonly errorCount: 'every-failure' | 'documented';
+  /**
+   * Resume of a job with no file left to transfer (TRANSFERRED, or suspended after it). 'no-op'
+   * answers S_OK; 'empty' answers BG_E_EMPTY, as Wine's dlls/qmgr/job.c (BackgroundCopyJob_Resume:
+   * FilesTransferred == FilesTotal) does. Windows documents neither ("IBackgroundCopyJob::Resume"
+   * lists BG_E_EMPTY as "There are no files to transfer").
+   */
+  readonly resumeWithNothingLeft: 'no-op' | 'empty';
+  /** Resume of a job whose remaining files are all local copies them before it answers. */
+  readonly transfersInResume: boolean;
 }
 
 const FINAL: readonly number[] = [State.ACKNOWLEDGED, State.CANCELLED];
+/** "Life cycle of a BITS job": Resume leaves a job "currently in an action state" in that state. */
+const ACTION: readonly number[] = [State.QUEUED, State.CONNECTING, State.TRANSFERRING];
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -109,6 +135,8 @@ export class JobModel {
   proxy = { usage: 0, list: '', bypass: '' };
   /** Custom request headers, CRLF-separated, as IBackgroundCopyJobHttpOptions stores them. */
   headers = '';
+  /** IBackgroundCopyJobHttpOptions::SetSecurityFlags; accepted and kept, not acted on. */
+  securityFlags = 0;
   readonly owner = 'S-1-5-21-1004336348-1177238915-682003330-1000';
   #abort: AbortController | undefined;
   #lastProgress = Date.now();
@@ -133,6 +161,10 @@ export class JobModel {
     this.events.modification(this);
   }
 
+  /**
+   * A TRANSFERRED job takes more files: "Life cycle of a BITS job" says of it "You can also add more
+   * files to transfer and call Resume()". Wine's AddFileSet checks no state at all.
+   */
   addFile(url: string, localPath: string): number {
     if (this.final) return BG_E_INVALID_STATE;
     const tempPath = path.join(path.dirname(localPath), `BIT${randomBytes(4).toString('hex').toUpperCase()}.tmp`);
@@ -144,16 +176,23 @@ export class JobModel {
   resume(): number {
     if (this.final) return BG_E_INVALID_STATE;
     if (this.files.length === 0) return BG_E_EMPTY;
-    if (this.state === State.TRANSFERRED) return S_OK;
+    const nothingLeft = this.files.every((file) => file.completed);
+    if (nothingLeft && this.options.resumeWithNothingLeft === 'empty') return BG_E_EMPTY;
+    if (ACTION.includes(this.state) || (nothingLeft && this.state === State.TRANSFERRED)) return S_OK;
     this.#abort?.abort();
     const abort = new AbortController();
     this.#abort = abort;
     this.#lastProgress = Date.now();
     this.#setState(State.QUEUED);
+    if (this.options.transfersInResume && this.#transferLocalFilesNow()) return S_OK;
     this.running = this.#run(abort.signal);
     return S_OK;
   }
 
+  /**
+   * "Life cycle of a BITS job": "As long as a job is not in a final state, you can call any of the
+   * state-changing methods", and Suspend switches it to SUSPENDED (a TRANSFERRED job too).
+   */
   suspend(): number {
     if (this.final) return BG_E_INVALID_STATE;
     this.#abort?.abort();
@@ -206,10 +245,41 @@ export class JobModel {
     else this.modified = new Date();
   }
 
+  /** Copies every remaining file at once if all are local and present; false leaves it to {@link #run}. */
+  #transferLocalFilesNow(): boolean {
+    const remaining = this.files.filter((file) => !file.completed);
+    const sources = remaining.map((file) => localSource(file.url));
+    const isFile = (source: string | undefined): source is string => source !== undefined && statSync(source, { throwIfNoEntry: false })?.isFile() === true;
+    if (!sources.every(isFile)) return false;
+    this.#setState(State.CONNECTING);
+    remaining.forEach((file, index) => {
+      const source = sources[index]!;
+      file.bytesTotal = statSync(source).size;
+      if (this.state !== State.TRANSFERRING) this.#setState(State.TRANSFERRING);
+      copyFileSync(source, file.tempPath);
+      file.bytesTransferred = file.bytesTotal;
+      this.#lastProgress = Date.now();
+      this.touch();
+      file.completed = true;
+      this.events.fileTransferred(this, file);
+    });
+    this.#transferred();
+    return true;
+  }
+
+  #transferred(): void {
+    this.error = undefined;
+    this.transferCompleted = new Date();
+    this.transferredAt = performance.now();
+    this.#setState(State.TRANSFERRED);
+    this.events.transferred(this);
+  }
+
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       this.#setState(State.CONNECTING);
       let current: FileModel | undefined;
+      let reachedTransferring = false;
       try {
         for (const file of this.files) {
           if (file.completed) continue;
@@ -218,11 +288,12 @@ export class JobModel {
             this.options.faults.disconnects--;
             throw new TransferFailure(BG_E_NETWORK_DISCONNECTED, 6, true);
           }
-          this.#setState(State.TRANSFERRING);
           file.bytesTransferred = 0;
           await transferFile(file.url, file.tempPath, this.headers, signal, {
-            total: (bytes) => {
+            connected: (bytes) => {
               file.bytesTotal = bytes;
+              reachedTransferring = true;
+              if (this.state !== State.TRANSFERRING) this.#setState(State.TRANSFERRING);
             },
             advance: (bytes) => {
               file.bytesTransferred += bytes;
@@ -234,16 +305,13 @@ export class JobModel {
           file.completed = true;
           this.events.fileTransferred(this, file);
         }
-        this.error = undefined;
-        this.transferCompleted = new Date();
-        this.transferredAt = performance.now();
-        this.#setState(State.TRANSFERRED);
-        this.events.transferred(this);
+        this.#transferred();
         return;
       } catch (caught) {
         if (signal.aborted) return;
         const failure = caught instanceof TransferFailure ? caught : new TransferFailure(E_UNEXPECTED, 1, false);
-        this.errorCount++;
+        const counted = this.options.errorCount === 'every-failure' || (reachedTransferring && failure.hresult !== BG_E_NETWORK_DISCONNECTED);
+        if (counted && !this.options.faults.freezeErrorCount) this.errorCount++;
         this.error = { hresult: failure.hresult, context: failure.context, file: current };
         const timeout = this.noProgressTimeout * this.options.secondMs;
         if (!failure.transient || this.noProgressTimeout === 0 || Date.now() - this.#lastProgress > timeout) {

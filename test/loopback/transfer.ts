@@ -13,8 +13,6 @@ import {
 
 /** The loopback's transfer of one file into its temporary name, as BITS would do it. */
 
-
-
 /** How a transfer failed: BITS's classification into transient (retried) and fatal. */
 export class TransferFailure extends Error {
   constructor(
@@ -26,10 +24,19 @@ export class TransferFailure extends Error {
   }
 }
 
-
 export interface TransferProgress {
-  total(bytes: number | undefined): void;
+  /**
+   * The source answered (HTTP headers, or the file exists), with its size when known. BG_JOB_STATE:
+   * "If the connection succeeds, the state of the job becomes BG_JOB_STATE_TRANSFERRING".
+   */
+  connected(bytes: number | undefined): void;
   advance(bytes: number): void;
+}
+
+/** The local path a file URL or plain path names; undefined for an http(s) URL. */
+export function localSource(url: string): string | undefined {
+  if (url.startsWith('http://') || url.startsWith('https://')) return undefined;
+  return url.startsWith('file:') ? fileURLToPath(url) : url;
 }
 
 function isTransientStatus(status: number): boolean {
@@ -43,7 +50,8 @@ function errorCode(error: unknown): string | undefined {
 }
 
 async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress): Promise<Readable> {
-  if (url.startsWith('http://') || url.startsWith('https://')) {
+  const path = localSource(url);
+  if (path === undefined) {
     let response: Response;
     try {
       const requestHeaders = headers
@@ -61,15 +69,16 @@ async function source(url: string, headers: string, signal: AbortSignal, progres
       throw new TransferFailure(hresultForHttpStatus(response.status), 5, isTransientStatus(response.status));
     }
     const length = response.headers.get('content-length');
-    progress.total(length === null ? undefined : Number(length));
+    progress.connected(length === null ? undefined : Number(length));
     return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
   }
-  const path = url.startsWith('file:') ? fileURLToPath(url) : url;
+  let size: number;
   try {
-    progress.total((await stat(path)).size);
+    size = (await stat(path)).size;
   } catch {
     throw new TransferFailure(ERROR_FILE_NOT_FOUND, 5, false);
   }
+  progress.connected(size);
   return createReadStream(path);
 }
 

@@ -1,0 +1,256 @@
+import koffi from 'koffi';
+import path from 'node:path';
+import type { ComObject } from '../../src/com/com-object.js';
+import { encodeGuid, type Guid } from '../../src/com/guid.js';
+import {
+  BG_E_ERROR_INFORMATION_UNAVAILABLE,
+  BG_E_INVALID_STATE,
+  DO_E_INVALID_STATE,
+  E_INVALIDARG,
+  E_NOINTERFACE,
+  E_NOTIMPL,
+  S_OK,
+} from '../../src/com/hresult.js';
+import {
+  IBackgroundCopyCallback,
+  IBackgroundCopyCallback2,
+  IBackgroundCopyJob,
+  IBackgroundCopyJobHttpOptions,
+  IDeliveryOptimizationJob,
+  IID_IExternalConnection,
+  IID_IMarshal,
+  IUnknown,
+} from '../../src/com/interfaces.js';
+import { invokeSync } from '../../src/com/invoke.js';
+import { BG_FILE_INFO, BG_JOB_PROGRESS, BG_JOB_TIMES, BG_SIZE_UNKNOWN, pointerSlot, readPointer, type Pointer } from '../../src/com/native-types.js';
+import { createDoJob } from './do-job.js';
+import { createFileEnumerator } from './enumerators.js';
+import { createErrorObject } from './error.js';
+import { createHttpOptions } from './http-options.js';
+import { State } from './job-model.js';
+import type { ClientProcess } from './process.js';
+import { counted, loopbackClass, missing, uint, writeInt, writePointer, type JobEntry, type ServiceCore } from './shared.js';
+
+/**
+ * IBackgroundCopyJob (Wine: dlls/qmgr/job.c): one object per job and client process, over the job
+ * model every process shares.
+ *
+ * A job that left the queue (ACKNOWLEDGED or CANCELLED) refuses every method that would change it
+ * with BG_E_INVALID_STATE ("The state of the job cannot be BG_JOB_STATE_CANCELLED or
+ * BG_JOB_STATE_ACKNOWLEDGED", on the pages of Suspend, Resume, SetDisplayName, SetNotifyInterface...;
+ * "Life cycle of a BITS job": once in a final state you can't call the state-changing methods; Wine's
+ * is_job_done checks), and Delivery Optimization with DO_E_INVALID_STATE (its "IBackgroundCopyJob::
+ * Suspend" page). Getters still answer.
+ */
+
+const jobClass = loopbackClass(IBackgroundCopyJob);
+
+/** What QueryInterface a COM service asks a callback object for, in order (the reference, seen on Wine). */
+export const CALLBACK_QUERY_ORDER: readonly Guid[] = [
+  IID_IMarshal,
+  IID_IMarshal,
+  IUnknown.iid,
+  IID_IExternalConnection,
+  IUnknown.iid,
+  IBackgroundCopyCallback2.iid,
+  IBackgroundCopyCallback.iid,
+];
+
+/** A Date as FILETIME (100 ns ticks since 1601-01-01); undefined is 0, "never". */
+function dateToFileTime(date: Date | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
+  if (date === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
+  const ticks = (BigInt(date.getTime()) + 11644473600000n) * 10000n;
+  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
+}
+
+/** QueryInterface on the callback, in the order a real COM service asks (IMarshal first, refused). */
+function registerCallback(core: ServiceCore, process: ClientProcess, entry: JobEntry, address: Pointer): number {
+  const obtained = new Map<Guid, Pointer>();
+  for (const iid of CALLBACK_QUERY_ORDER) {
+    const slot = pointerSlot();
+    const hr = invokeSync(address, IUnknown.method('QueryInterface'), encodeGuid(iid), slot);
+    const pointer = readPointer(slot);
+    if (hr === S_OK && pointer !== 0n) {
+      if (obtained.has(iid)) invokeSync(pointer, IUnknown.method('Release'));
+      else obtained.set(iid, pointer);
+    }
+  }
+  const callback2 = obtained.get(IBackgroundCopyCallback2.iid);
+  const chosenIid = callback2 !== undefined ? IBackgroundCopyCallback2.iid : IBackgroundCopyCallback.iid;
+  const chosen = obtained.get(chosenIid);
+  for (const [iid, pointer] of obtained) if (iid !== chosenIid || chosen === undefined) invokeSync(pointer, IUnknown.method('Release'));
+  if (chosen === undefined) return E_NOINTERFACE;
+  core.setTarget(entry, { address: chosen, supportsFileTransferred: callback2 !== undefined, process });
+  core.registered(entry);
+  return S_OK;
+}
+
+/** A new object of `process` for the job, with one reference for the caller; `onFinalRelease` when it goes. */
+export function createJobObject(core: ServiceCore, process: ClientProcess, entry: JobEntry, onFinalRelease: () => void): ComObject {
+  const { model } = entry;
+  const dosvc = entry.flavor === 'delivery-optimization';
+  const invalidState = dosvc ? DO_E_INVALID_STATE : BG_E_INVALID_STATE;
+  /** A state-changing call: refused on a finished job, else `change` answers. */
+  const unlessFinal = (change: () => number): number => (model.final ? invalidState : change());
+  /** The model answers BG_E_INVALID_STATE for a finished job; Delivery Optimization names it its own way. */
+  const ofModel = (hr: number): number => (hr === BG_E_INVALID_STATE ? invalidState : hr);
+  const string = (out: Pointer | null, value: string): number => {
+    if (missing(out)) return E_INVALIDARG;
+    writePointer(out!, process.taskMemory.allocString(value));
+    return S_OK;
+  };
+  const setter = (valid: boolean, set: () => void): number => {
+    if (!valid) return E_INVALIDARG;
+    return unlessFinal(() => {
+      set();
+      model.touch();
+      return S_OK;
+    });
+  };
+  const handlers = counted(core, IBackgroundCopyJob, {
+    AddFileSet: (count: number, files: Pointer | null) => {
+      if (dosvc) return E_NOTIMPL;
+      if (missing(files) || count === 0) return E_INVALIDARG;
+      const infos = koffi.decode(files, BG_FILE_INFO, count) as Array<{ RemoteName: string | null; LocalName: string | null }>;
+      if (infos.some((info) => info.RemoteName === null || info.LocalName === null || !path.isAbsolute(info.LocalName))) return E_INVALIDARG;
+      for (const info of infos) {
+        const hr = model.addFile(info.RemoteName!, info.LocalName!);
+        if (hr !== S_OK) return hr;
+      }
+      return S_OK;
+    },
+    AddFile: (url: string | null, local: string | null) => {
+      if (dosvc) return E_NOTIMPL;
+      if (url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;
+      return model.addFile(url, local);
+    },
+    EnumFiles: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      writePointer(out!, createFileEnumerator(core, process, [...model.files], 0).address);
+      return S_OK;
+    },
+    Suspend: () => ofModel(model.suspend()),
+    Resume: () => ofModel(model.resume()),
+    Cancel: () => ofModel(model.cancel()),
+    Complete: () => ofModel(model.complete()),
+    GetId: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      koffi.encode(out, 'uint8_t[16]', [...encodeGuid(model.id)]);
+      return S_OK;
+    },
+    GetType: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.type), S_OK)),
+    GetProgress: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      const known = model.files.every((file) => file.bytesTotal !== undefined);
+      koffi.encode(out, BG_JOB_PROGRESS, {
+        BytesTotal: known ? BigInt(model.files.reduce((sum, file) => sum + (file.bytesTotal ?? 0), 0)) : BG_SIZE_UNKNOWN,
+        BytesTransferred: BigInt(model.files.reduce((sum, file) => sum + file.bytesTransferred, 0)),
+        FilesTotal: model.files.length,
+        FilesTransferred: model.files.filter((file) => file.completed).length,
+      });
+      return S_OK;
+    },
+    GetTimes: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      koffi.encode(out, BG_JOB_TIMES, {
+        CreationTime: dateToFileTime(model.created),
+        ModificationTime: dateToFileTime(model.modified),
+        TransferCompletionTime: dateToFileTime(model.transferCompleted),
+      });
+      return S_OK;
+    },
+    GetState: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.state), S_OK)),
+    GetError: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      writePointer(out!, 0n);
+      if (model.error === undefined || (model.state !== State.ERROR && model.state !== State.TRANSIENT_ERROR)) {
+        return BG_E_ERROR_INFORMATION_UNAVAILABLE;
+      }
+      writePointer(out!, createErrorObject(core, process, model.error).address);
+      return S_OK;
+    },
+    GetOwner: (out: Pointer | null) => string(out, model.owner),
+    SetDisplayName: (name: string | null) =>
+      setter(name !== null, () => {
+        model.displayName = name!;
+      }),
+    GetDisplayName: (out: Pointer | null) => string(out, model.displayName),
+    SetDescription: (text: string | null) =>
+      setter(text !== null, () => {
+        model.description = text!;
+      }),
+    GetDescription: (out: Pointer | null) => string(out, model.description),
+    SetPriority: (priority: number) =>
+      setter(priority >= 0 && priority <= 3, () => {
+        model.priority = priority;
+      }),
+    GetPriority: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.priority), S_OK)),
+    // Wine checks the state first (BackgroundCopyJob_SetNotifyFlags, dlls/qmgr/job.c).
+    SetNotifyFlags: (flags: number) =>
+      unlessFinal(() => {
+        if ((flags & ~0x3f) !== 0 || (dosvc && (flags & 0x4) !== 0)) return E_NOTIMPL;
+        model.notifyFlags = flags;
+        return S_OK;
+      }),
+    GetNotifyFlags: (out: Pointer | null) => uint(out, model.notifyFlags),
+    // Wine's test_HttpOptions (dlls/qmgr/tests/job.c) sees SetNotifyInterface(NULL) refused on an acknowledged job.
+    SetNotifyInterface: (notify: Pointer | null) =>
+      unlessFinal(() => {
+        if (notify !== null && notify !== 0n) return registerCallback(core, process, entry, notify);
+        core.setTarget(entry, undefined);
+        return S_OK;
+      }),
+    GetNotifyInterface: (out: Pointer | null) => {
+      if (missing(out)) return E_INVALIDARG;
+      writePointer(out!, entry.target === undefined ? 0n : process.notifyInterface(entry.target));
+      return S_OK;
+    },
+    SetMinimumRetryDelay: (seconds: number) =>
+      dosvc
+        ? E_NOTIMPL
+        : setter(true, () => {
+            model.minimumRetryDelay = seconds;
+          }),
+    GetMinimumRetryDelay: (out: Pointer | null) => (dosvc ? E_NOTIMPL : uint(out, model.minimumRetryDelay)),
+    SetNoProgressTimeout: (seconds: number) =>
+      setter(true, () => {
+        model.noProgressTimeout = seconds;
+      }),
+    GetNoProgressTimeout: (out: Pointer | null) => uint(out, model.noProgressTimeout),
+    GetErrorCount: (out: Pointer | null) => (core.options.errorCountNotImplemented ? E_NOTIMPL : uint(out, model.errorCount)),
+    SetProxySettings: (usage: number, list: string | null, bypass: string | null) => {
+      if (usage < 0 || usage > 3 || (usage === 2 && list === null)) return E_INVALIDARG;
+      return unlessFinal(() => {
+        model.proxy = { usage, list: list ?? '', bypass: bypass ?? '' };
+        return S_OK;
+      });
+    },
+    GetProxySettings: (usage: Pointer | null, list: Pointer | null, bypass: Pointer | null) => {
+      if (missing(usage, list, bypass)) return E_INVALIDARG;
+      writeInt(usage!, model.proxy.usage);
+      writePointer(list!, model.proxy.list === '' ? 0n : process.taskMemory.allocString(model.proxy.list));
+      writePointer(bypass!, model.proxy.bypass === '' ? 0n : process.taskMemory.allocString(model.proxy.bypass));
+      return S_OK;
+    },
+    TakeOwnership: () => unlessFinal(() => S_OK),
+  });
+  // Whatever the call, BITS may meanwhile have moved the job on and notified (notifiesDuringCalls).
+  const methods: Record<string, (...args: never[]) => number> = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    methods[name] = (...args: never[]) => {
+      const hr = (handler as (...a: never[]) => number)(...args);
+      core.answering(entry);
+      return hr;
+    };
+  }
+  const object: ComObject = jobClass.create({
+    onFinalRelease,
+    queryInterface: (iid) => {
+      if (dosvc && iid === IDeliveryOptimizationJob.iid) return createDoJob(core, model, object, invalidState).address;
+      if (!dosvc && iid === IBackgroundCopyJobHttpOptions.iid) return createHttpOptions(core, process, model, object).address;
+      return undefined;
+    },
+    methods,
+  });
+  return object;
+}

@@ -1,0 +1,51 @@
+import koffi from 'koffi';
+import type { ComObject } from '../../src/com/com-object.js';
+import { encodeGuid } from '../../src/com/guid.js';
+import { BG_E_NOT_FOUND, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../src/com/hresult.js';
+import { IBackgroundCopyManager } from '../../src/com/interfaces.js';
+import type { Pointer } from '../../src/com/native-types.js';
+import { createJobEnumerator } from './enumerators.js';
+import type { ClientProcess } from './process.js';
+import { counted, loopbackClass, missing, readGuid, writePointer, type Flavor, type ServiceCore } from './shared.js';
+
+/** IBackgroundCopyManager (Wine: dlls/qmgr/qmgr.c), one per CoCreateInstance, in the process that created it. */
+
+const managerClass = loopbackClass(IBackgroundCopyManager);
+
+export function createManager(core: ServiceCore, process: ClientProcess, flavor: Flavor): ComObject {
+  const dosvc = flavor === 'delivery-optimization';
+  return managerClass.create({
+    ...core.tracked('managers'),
+    methods: counted(core, IBackgroundCopyManager, {
+      CreateJob: (name: string | null, type: number, idOut: Pointer | null, jobOut: Pointer | null) => {
+        if (name === null || missing(idOut, jobOut) || type < 0 || type > 2 || (dosvc && type !== 0)) return E_INVALIDARG;
+        const entry = core.createJob(name, type, flavor);
+        koffi.encode(idOut, 'uint8_t[16]', [...encodeGuid(entry.model.id)]);
+        writePointer(jobOut!, process.jobObject(entry).address);
+        return S_OK;
+      },
+      GetJob: (idIn: Pointer | null, jobOut: Pointer | null) => {
+        if (missing(idIn, jobOut)) return E_INVALIDARG;
+        const entry = core.jobs.get(readGuid(idIn!));
+        if (entry === undefined || entry.flavor !== flavor) return BG_E_NOT_FOUND;
+        writePointer(jobOut!, process.jobObject(entry).address);
+        return S_OK;
+      },
+      EnumJobs: (_flags: number, out: Pointer | null) => {
+        if (dosvc) return E_NOTIMPL;
+        if (missing(out)) return E_INVALIDARG;
+        const objects = [...core.jobs.values()].filter((entry) => entry.flavor === flavor).map((entry) => process.jobObject(entry));
+        writePointer(out!, createJobEnumerator(core, objects, 0).address);
+        return S_OK;
+      },
+      GetErrorDescription: (hr: number, _language: number, out: Pointer | null) => {
+        if (dosvc) return E_NOTIMPL;
+        if (missing(out)) return E_INVALIDARG;
+        const message = hresultMessage(hr);
+        if (message === undefined) return BG_E_NOT_FOUND;
+        writePointer(out!, process.taskMemory.allocString(message));
+        return S_OK;
+      },
+    }),
+  });
+}
