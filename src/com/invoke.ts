@@ -2,6 +2,7 @@ import koffi, { type TypeObject } from 'koffi';
 import type { ComMethod } from './interface-table.js';
 import { comCallThreads } from './call-threads.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
+import { callHere } from './receiver-thread.js';
 
 /**
  * Calling a method of a native COM object: read `this->lpVtbl[slot]`, turn the function pointer into
@@ -42,7 +43,9 @@ function nativeFunction(self: Pointer, method: ComMethod): NativeFunction {
  * on a service's interface: the JS thread would wait on a call that may need the JS thread.
  */
 export function invokeSync(self: Pointer, method: ComMethod, ...args: unknown[]): number {
-  return nativeFunction(self, method)(self, ...args) as number;
+  // Our callback objects answer a call from this thread here: relayed to the receiver thread, it
+  // would block this thread on the receiver, which may be waiting on this thread (receiver-thread.ts).
+  return callHere(self, method, args) ?? (nativeFunction(self, method)(self, ...args) as number);
 }
 
 /** The method's prototype as a call thread declares it: `this` first, no name (each thread has its own registry). */

@@ -8,6 +8,7 @@ import { formatHresult, hresultMessage, isFailure } from './hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
 import { BitsJob, type FileSpec, type JobContext } from './job.js';
 import { pointerSlot, readPointer } from './native-types.js';
+import { startReceiver } from './receiver-thread.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import {
@@ -190,6 +191,10 @@ export async function connect(options: ConnectOptions = {}): Promise<BitsManager
     throw new InvalidArgumentError('backend', `unknown backend '${String(backend)}'; expected ${BACKENDS.join(' or ')}`);
   }
   const runtime = options.runtime ?? defaultRuntime();
+  // In the background, while the service starts: a connection is what our callback objects are for,
+  // and the receiver's start (tens of milliseconds) then delays no registration. Importing rx-bits
+  // alone starts no thread.
+  startReceiver();
   await runtime.initialize();
   const address = await runtime.createInstance(CLSID_OF[backend], IBackgroundCopyManager.iid);
   return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend });

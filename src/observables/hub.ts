@@ -310,7 +310,7 @@ export class JobHub {
   /** The flags, our callback, a look at the job: attaching, and again after a reconnection. */
   async #register(job: BitsJob, flags: number): Promise<void> {
     if (!(await this.#setFlags(job, flags))) return;
-    const callback = this.#newCallback();
+    const callback = await this.#newCallback();
     this.#callback = callback;
     try {
       await job.setNotifyInterface(callback);
@@ -421,14 +421,16 @@ export class JobHub {
     if (this.#machine.state !== 'unregistered' || job === undefined) return;
     // The old object was detached (late calls to it are dropped); the service gets a fresh one.
     this.#callback?.dispose();
-    const callback = this.#newCallback();
+    const callback = await this.#newCallback();
     this.#callback = callback;
     await job.setNotifyInterface(callback);
     this.#machine.to('attached');
     await this.#replay(job);
   }
 
-  #newCallback(): CallbackObject {
+  /** The receiver thread starts asynchronously, once per process: awaited here, it never blocks the main thread. */
+  async #newCallback(): Promise<CallbackObject> {
+    await CallbackObject.ready();
     return new CallbackObject((notification) => this.#onNotification(notification));
   }
 
@@ -677,9 +679,22 @@ export class JobHub {
   #beginReconnecting(hresult: number): void {
     this.#machine.to('reconnecting');
     this.#stopTimers();
-    // Our registration went with the service; late calls to the old object are dropped.
-    this.#callback?.detach();
     this.#reconnecting = { since: Date.now(), attempts: 0, hresult };
+    const dead = this.#callback;
+    const runtime = this.#job?.runtime;
+    this.#callback = undefined;
+    if (dead !== undefined && runtime !== undefined) {
+      // Our registration went with the service, but COM keeps the dead service's references on our
+      // object until its ping times out: let them go now, or the process cannot leave cleanly.
+      dead.detach();
+      this.#enqueue(async () => {
+        try {
+          await runtime.disconnectObject(dead.address);
+        } finally {
+          dead.dispose();
+        }
+      });
+    }
     this.#enqueue(() => this.#reconnect());
   }
 
@@ -708,8 +723,6 @@ export class JobHub {
     }
     this.#reconnecting = undefined;
     this.#job = fresh;
-    this.#callback?.dispose();
-    this.#callback = undefined;
     // A proxy of the old connection: its Release goes nowhere, and nothing else can be done with it.
     await old.release();
     this.#machine.to('attaching');

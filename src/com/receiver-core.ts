@@ -1,0 +1,262 @@
+import koffi from 'koffi';
+import { decodeGuid, type Guid } from './guid.js';
+import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult } from './hresult.js';
+import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
+import { POINTER_SIZE, type Pointer } from './native-types.js';
+
+/**
+ * What the receiver thread (receiver-worker.ts) and the main thread (receiver-thread.ts) share about
+ * callback objects: their state in one SharedArrayBuffer, and the seven methods of
+ * IBackgroundCopyCallback2, which run on whichever of the two threads a call lands on.
+ *
+ * Every object is a native block `{ lpVtbl, slot }` sharing one vtable. Its reference count, flags,
+ * serial number and notification counter live in the shared buffer at `slot`, changed only with
+ * Atomics, so AddRef and Release are right from any thread and need no round trip. The buffer is
+ * growable and every view of it tracks its length: the receiver sees new slots without a message.
+ */
+
+export type NotificationKind = 'transferred' | 'error' | 'modification' | 'fileTransferred';
+
+/** A call's record for the main thread, numbered per object (`seq`) so that it is delivered in order. */
+export type Forwarded =
+  | { readonly serial: number; readonly seq: number; readonly kind: NotificationKind; readonly pointer: Pointer | null }
+  | { readonly serial: number; readonly seq: number; readonly iid: Guid };
+
+/** What the receiver posts to the main thread. */
+export type ReceiverMessage =
+  | Forwarded
+  | { readonly ready: true }
+  | { readonly freed: number }
+  | { readonly fault: string };
+
+/** Header cells (int32 indices): the receiver's status, the live object count; the vtable is at byte 8. */
+const STATUS = 0;
+const LIVE = 1;
+const HEADER_BYTES = 16;
+export const STARTING = 0;
+export const READY = 1;
+export const FAILED = 2;
+
+/** Per slot (int32 cells): references, flags, the owner's serial number, the next notification number. */
+const SLOT_CELLS = 4;
+const REFS = 0;
+const FLAGS = 1;
+const SERIAL = 2;
+const SEQ = 3;
+const DETACHED = 1;
+const REPORTS_QUERIES = 2;
+
+/** Slots added at a time, and the most live objects a process may have (the buffer's reserved size). */
+export const SLOTS_PER_GROWTH = 1024;
+const MAX_SLOTS = 1 << 20;
+
+/** ES2024 growable SharedArrayBuffer (Node 20+), not yet in this project's `lib`. */
+interface GrowableSharedArrayBuffer extends SharedArrayBuffer {
+  grow(byteLength: number): void;
+}
+type GrowableConstructor = new (byteLength: number, options: { maxByteLength: number }) => GrowableSharedArrayBuffer;
+
+export class CallbackMemory {
+  readonly #cells: Int32Array;
+  readonly #vtable: BigUint64Array;
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    // Without a length: the view follows the buffer as the main thread grows it.
+    this.#cells = new Int32Array(buffer);
+    this.#vtable = new BigUint64Array(buffer, 8, 1);
+  }
+
+  /** A new buffer with room for the header only. */
+  static allocate(): CallbackMemory {
+    const Growable = SharedArrayBuffer as unknown as GrowableConstructor;
+    return new CallbackMemory(new Growable(HEADER_BYTES, { maxByteLength: HEADER_BYTES + MAX_SLOTS * SLOT_CELLS * 4 }));
+  }
+
+  get status(): number {
+    return Atomics.load(this.#cells, STATUS);
+  }
+
+  /** Blocks this thread until the receiver left STARTING, or `timeoutMs` passed. */
+  waitWhileStarting(timeoutMs: number): void {
+    Atomics.wait(this.#cells, STATUS, STARTING, timeoutMs);
+  }
+
+  /** The receiver's vtable, and READY for a thread waiting on it. */
+  publish(vtable: Pointer): void {
+    this.#vtable[0] = vtable;
+    Atomics.store(this.#cells, STATUS, READY);
+    Atomics.notify(this.#cells, STATUS);
+  }
+
+  fail(): void {
+    Atomics.store(this.#cells, STATUS, FAILED);
+    Atomics.notify(this.#cells, STATUS);
+  }
+
+  get vtable(): Pointer {
+    return this.#vtable[0]!;
+  }
+
+  get live(): number {
+    return Atomics.load(this.#cells, LIVE);
+  }
+
+  get slots(): number {
+    return (this.buffer.byteLength - HEADER_BYTES) / (SLOT_CELLS * 4);
+  }
+
+  /** Makes room for SLOTS_PER_GROWTH more objects; a RangeError past MAX_SLOTS live objects. */
+  grow(): void {
+    (this.buffer as GrowableSharedArrayBuffer).grow(this.buffer.byteLength + SLOTS_PER_GROWTH * SLOT_CELLS * 4);
+  }
+
+  #cell(slot: number, field: number): number {
+    return HEADER_BYTES / 4 + slot * SLOT_CELLS + field;
+  }
+
+  /** Fills a free slot for a new object with one reference, owned by the caller. */
+  claim(slot: number, serial: number, reportsQueries: boolean): void {
+    Atomics.store(this.#cells, this.#cell(slot, SERIAL), serial);
+    Atomics.store(this.#cells, this.#cell(slot, SEQ), 0);
+    Atomics.store(this.#cells, this.#cell(slot, FLAGS), reportsQueries ? REPORTS_QUERIES : 0);
+    Atomics.store(this.#cells, this.#cell(slot, REFS), 1);
+    Atomics.add(this.#cells, LIVE, 1);
+  }
+
+  /** References held on the object `serial` at `slot`: 0 once it was freed, even if the slot was reused. */
+  refCount(slot: number, serial: number): number {
+    return this.serial(slot) === serial ? Atomics.load(this.#cells, this.#cell(slot, REFS)) : 0;
+  }
+
+  serial(slot: number): number {
+    return Atomics.load(this.#cells, this.#cell(slot, SERIAL));
+  }
+
+  /** Later notifications to the object are answered and dropped; a no-op if it was freed meanwhile. */
+  detach(slot: number, serial: number): void {
+    if (this.refCount(slot, serial) > 0) Atomics.or(this.#cells, this.#cell(slot, FLAGS), DETACHED);
+  }
+
+  flags(slot: number): number {
+    return Atomics.load(this.#cells, this.#cell(slot, FLAGS));
+  }
+
+  addRef(slot: number): number {
+    return Atomics.add(this.#cells, this.#cell(slot, REFS), 1) + 1;
+  }
+
+  /** Drops a reference; the block is freed by whichever thread drops the last one. */
+  release(slot: number): number {
+    return Atomics.sub(this.#cells, this.#cell(slot, REFS), 1) - 1;
+  }
+
+  nextSeq(slot: number): number {
+    return Atomics.add(this.#cells, this.#cell(slot, SEQ), 1);
+  }
+
+  forgetLive(): void {
+    Atomics.sub(this.#cells, LIVE, 1);
+  }
+}
+
+/** One thread's side: where records go, and where a slot freed on this thread is handed back. */
+export interface CallbackHost {
+  readonly memory: CallbackMemory;
+  forward(record: Forwarded): void;
+  freed(slot: number): void;
+  /** An exception inside a method: reported, never thrown at the caller. */
+  fault(error: unknown, method: string): void;
+}
+
+type CallbackMethodName = (typeof IBackgroundCopyCallback2.methods)[number]['name'];
+export type CallbackMethod = (self: Pointer | null, ...args: unknown[]) => number;
+
+const missing = (pointer: unknown): boolean => pointer === null || pointer === undefined || pointer === 0n;
+
+/** AddRef through the pointer's own vtable, from this thread: per AddRef address, its koffi function. */
+const addRefs = new Map<Pointer, (self: Pointer) => number>();
+function addRefForeign(pointer: Pointer): void {
+  const method = IUnknown.method('AddRef');
+  const entry = koffi.decode(koffi.decode(pointer, 'void *') as Pointer, method.slot * POINTER_SIZE, 'void *') as Pointer;
+  let call = addRefs.get(entry);
+  if (call === undefined) {
+    call = koffi.decode(entry, method.proto) as (self: Pointer) => number;
+    addRefs.set(entry, call);
+  }
+  call(pointer);
+}
+
+/** The slot of a live object at `self`, or undefined for NULL or a block no longer ours. */
+function slotOf(memory: CallbackMemory, self: Pointer | null): number | undefined {
+  if (self === null || self === 0n) return undefined;
+  const slot = koffi.decode(self, POINTER_SIZE, 'uint32') as number;
+  return slot < memory.slots ? slot : undefined;
+}
+
+/**
+ * The methods of every callback object, for one thread. Notifications answer S_OK at once, whatever
+ * happens: an error HRESULT from JobTransferred/JobError makes BITS call again and again, and each
+ * call holds one of the user's four notification slots. The pointer a JobError or FileTransferred
+ * carries is AddRef'd here, before answering, since the service may release it right after.
+ */
+export function callbackMethods(host: CallbackHost): Record<CallbackMethodName, CallbackMethod> {
+  const { memory } = host;
+  const notify =
+    (kind: NotificationKind, name: string, carries: boolean): CallbackMethod =>
+    (self, ...args) => {
+      try {
+        const slot = slotOf(memory, self);
+        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
+        // Detached: a late call (a replay, a retry in flight) is acknowledged and dropped, nothing taken.
+        if ((memory.flags(slot) & DETACHED) !== 0) return S_OK;
+        const carried = carries ? (args[1] as Pointer | null) : null;
+        const pointer = missing(carried) ? null : carried;
+        if (pointer !== null) addRefForeign(pointer);
+        host.forward({ serial: memory.serial(slot), seq: memory.nextSeq(slot), kind, pointer });
+      } catch (error) {
+        host.fault(error, `IBackgroundCopyCallback2::${name}`);
+      }
+      return S_OK;
+    };
+  return {
+    QueryInterface: (self, riid, out) => {
+      if (missing(out) || missing(riid)) return toSignedHresult(E_POINTER);
+      try {
+        koffi.encode(out as Pointer, 'void *', 0n);
+        const slot = slotOf(memory, self);
+        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
+        const iid = decodeGuid(new Uint8Array(koffi.view(riid as Pointer, 16).slice(0)));
+        const flags = memory.flags(slot);
+        if ((flags & REPORTS_QUERIES) !== 0 && (flags & DETACHED) === 0) {
+          host.forward({ serial: memory.serial(slot), seq: memory.nextSeq(slot), iid });
+        }
+        if (!IBackgroundCopyCallback2.iids.includes(iid)) return toSignedHresult(E_NOINTERFACE);
+        memory.addRef(slot);
+        koffi.encode(out as Pointer, 'void *', self);
+        return S_OK;
+      } catch (error) {
+        host.fault(error, 'IBackgroundCopyCallback2::QueryInterface');
+        return toSignedHresult(E_NOINTERFACE);
+      }
+    },
+    AddRef: (self) => {
+      const slot = slotOf(memory, self);
+      return slot === undefined ? 0 : memory.addRef(slot);
+    },
+    Release: (self) => {
+      const slot = slotOf(memory, self);
+      if (slot === undefined) return 0;
+      const left = memory.release(slot);
+      if (left === 0) {
+        koffi.free(self!);
+        memory.forgetLive();
+        host.freed(slot);
+      }
+      return left;
+    },
+    JobTransferred: notify('transferred', 'JobTransferred', false),
+    JobError: notify('error', 'JobError', true),
+    JobModification: notify('modification', 'JobModification', false),
+    FileTransferred: notify('fileTransferred', 'FileTransferred', true),
+  };
+}

@@ -1,0 +1,234 @@
+import { Worker } from 'node:worker_threads';
+import koffi from 'koffi';
+import { ComPtr } from './com-ptr.js';
+import type { Guid } from './guid.js';
+import type { ComMethod } from './interface-table.js';
+import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
+import { POINTER_SIZE, type Pointer } from './native-types.js';
+import {
+  CallbackMemory,
+  callbackMethods,
+  FAILED,
+  READY,
+  STARTING,
+  type CallbackMethod,
+  type Forwarded,
+  type NotificationKind,
+  type ReceiverMessage,
+} from './receiver-core.js';
+import { workerSource } from './worker-source.js';
+
+/**
+ * The receiver: one worker thread per process hosts every callback object's trampolines, so a
+ * service thread calling us waits for that quiet thread (answering takes microseconds), never for
+ * the application's main thread. BITS allows four notifications in flight per user across every
+ * application: a main thread busy for half a second must not hold them.
+ *
+ * - The receiver AddRefs what a call carries, answers S_OK, and posts a record; the main thread
+ *   delivers the records of each object in call order (a per-object number, as calls may land on
+ *   either thread), adopting the pointers as owned references.
+ * - A synchronous call made from the main thread into one of our objects (only an in-process test
+ *   double does that; a real service calls from its own threads) runs here, on the main thread,
+ *   through the same methods: relayed to the receiver, it would block the main thread on the
+ *   receiver, while the receiver may be waiting on the main thread to AddRef a pointer that such a
+ *   double implements there.
+ * - Once started, the worker is unref'd: it never keeps the process alive.
+ */
+
+/** Where an object's records go on the main thread, in order. */
+export interface Route {
+  notify(kind: NotificationKind, pointer: Pointer | null): void;
+  queryInterface?(iid: Guid): void;
+}
+
+/** Our side's handle on one callback object. */
+export interface ReceiverObject {
+  readonly address: Pointer;
+  readonly refCount: number;
+  /** Stops delivery: later calls are answered S_OK and dropped, records not yet delivered too. */
+  detach(): void;
+  /** Detaches and drops our reference (once); the block lives until the service drops its own. */
+  dispose(): void;
+}
+
+interface Ordered {
+  readonly route: Route;
+  next: number;
+  /** Records that arrived before an earlier one of the same object. */
+  readonly early: Map<number, Forwarded>;
+}
+
+/** A hang guard for a synchronous start, not a speed target: the receiver starts in milliseconds. */
+const START_GUARD_MS = 60_000;
+
+function warn(message: string): void {
+  process.emitWarning(`rx-bits: ${message}`);
+}
+
+/** Gives back a reference taken for a record nobody will receive. */
+function drop(record: Forwarded): void {
+  if ('pointer' in record && record.pointer !== null) void ComPtr.adopt(record.pointer, IUnknown).release();
+}
+
+class Receiver {
+  readonly memory = CallbackMemory.allocate();
+  readonly #ready: Promise<void>;
+  readonly #routes = new Map<number, Ordered>();
+  readonly #free: number[] = [];
+  readonly #here: Record<string, CallbackMethod>;
+  #serial = 0;
+
+  constructor(onExit: () => void) {
+    const entry = workerSource('receiver-worker');
+    const worker = new Worker(entry.source, { eval: entry.eval, name: 'rx-bits receiver', workerData: { memory: this.memory.buffer } });
+    this.#here = callbackMethods({
+      memory: this.memory,
+      forward: (record) => this.#accept(record),
+      freed: (slot) => this.#free.push(slot),
+      fault: (error, method) => warn(`${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
+    let failure: unknown;
+    this.#ready = new Promise((resolve, reject) => {
+      worker.on('message', (message: ReceiverMessage) => {
+        if ('ready' in message) {
+          // Held while it starts: a process ending meanwhile waits for a worker stopped halfway
+          // through loading (under tsx, forever). From then on it never keeps the process alive.
+          worker.unref();
+          resolve();
+        }
+        else if ('freed' in message) this.#free.push(message.freed);
+        else if ('fault' in message) warn(message.fault);
+        else this.#accept(message);
+      });
+      worker.on('error', (error) => (failure = error));
+      worker.on('exit', (code) => {
+        onExit();
+        const error = failure ?? new Error(`rx-bits: the receiver thread exited (code ${code})`);
+        reject(error);
+        // Once started, objects handed to services can no longer be answered: say so loudly.
+        if (this.memory.status === READY) warn(String(error));
+      });
+    });
+    // A rejection nobody awaits (a synchronous start reports its own failure) is not unhandled.
+    this.#ready.catch(() => undefined);
+  }
+
+  whenReady(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Blocks until the trampolines are registered; only for a caller that did not await {@link whenReady}. */
+  waitReady(): void {
+    if (this.memory.status === STARTING) this.memory.waitWhileStarting(START_GUARD_MS);
+    const status = this.memory.status;
+    if (status !== READY) throw new Error(`rx-bits: the receiver thread ${status === FAILED ? 'failed to start' : 'did not start'}`);
+  }
+
+  create(route: Route): ReceiverObject {
+    let slot = this.#free.pop();
+    if (slot === undefined) {
+      const used = this.memory.slots;
+      this.memory.grow();
+      for (let s = this.memory.slots - 1; s > used; s--) this.#free.push(s);
+      slot = used;
+    }
+    const serial = (this.#serial = (this.#serial + 1) | 0);
+    this.#routes.set(serial, { route, next: 0, early: new Map() });
+    this.memory.claim(slot, serial, route.queryInterface !== undefined);
+    const address = koffi.alloc('void *', 2) as Pointer;
+    koffi.encode(address, 0, 'void *', this.memory.vtable);
+    koffi.encode(address, POINTER_SIZE, 'uint32', slot);
+    const { memory } = this;
+    const release = this.#here.Release!;
+    let disposed = false;
+    const detach = (): void => {
+      memory.detach(slot, serial);
+      const ordered = this.#routes.get(serial);
+      this.#routes.delete(serial);
+      for (const record of ordered?.early.values() ?? []) drop(record);
+    };
+    return {
+      address,
+      get refCount() {
+        return memory.refCount(slot, serial);
+      },
+      detach,
+      dispose() {
+        detach();
+        if (disposed) return;
+        disposed = true;
+        release(address);
+      },
+    };
+  }
+
+  /** A record from either thread: delivered at its turn, dropped if its object was detached. */
+  #accept(record: Forwarded): void {
+    const ordered = this.#routes.get(record.serial);
+    if (ordered === undefined) return drop(record);
+    ordered.early.set(record.seq, record);
+    for (let next = ordered.early.get(ordered.next); next !== undefined; next = ordered.early.get(ordered.next)) {
+      ordered.early.delete(ordered.next++);
+      if ('iid' in next) ordered.route.queryInterface?.(next.iid);
+      else ordered.route.notify(next.kind, next.pointer);
+      // The route may have detached its object meanwhile: what is left is then dropped.
+      if (this.#routes.get(record.serial) !== ordered) return;
+    }
+  }
+
+  /** A synchronous call from this thread into one of our objects, made here; undefined if not ours. */
+  callHere(self: Pointer, method: ComMethod, args: readonly unknown[]): number | undefined {
+    if (this.memory.status !== READY || self === 0n || koffi.decode(self, 'void *') !== this.memory.vtable) return undefined;
+    const name = IBackgroundCopyCallback2.methods[method.slot]?.name;
+    const run = name === undefined ? undefined : this.#here[name];
+    if (run === undefined) return undefined;
+    // As koffi would pass them natively: a Buffer (a GUID, an out-parameter) by its address.
+    return run(self, ...args.map((arg) => (ArrayBuffer.isView(arg) ? (koffi.address(arg) as Pointer) : arg)));
+  }
+}
+
+let receiver: Receiver | undefined;
+
+function start(): Receiver {
+  const started = new Receiver(() => {
+    if (receiver === started) receiver = undefined;
+  });
+  receiver = started;
+  return started;
+}
+
+/** Starts the receiver in the background if it is not running. */
+export function startReceiver(): void {
+  receiver ??= start();
+}
+
+/** Starts the receiver if needed; resolves once it can host objects. Never blocks this thread. */
+export async function receiverReady(): Promise<void> {
+  await (receiver ?? start()).whenReady();
+}
+
+/**
+ * The receiver, ready. If nobody awaited {@link receiverReady}, this blocks the calling thread once,
+ * while the worker starts (the service may QueryInterface an object as soon as it has its address,
+ * so the vtable must exist before an object does).
+ */
+export function readyReceiver(): Receiver {
+  const current = receiver ?? start();
+  current.waitReady();
+  return current;
+}
+
+/** Callback objects not yet freed (ours or a service's reference outstanding). */
+export function liveReceiverObjects(): number {
+  return receiver?.memory.live ?? 0;
+}
+
+/** Trampolines the receiver registered: one per slot of IBackgroundCopyCallback2 once it runs. */
+export function receiverTrampolines(): number {
+  return receiver?.memory.status === READY ? IBackgroundCopyCallback2.methods.length : 0;
+}
+
+/** For invokeSync: a call from this thread into one of our callback objects runs on this thread. */
+export function callHere(self: Pointer, method: ComMethod, args: readonly unknown[]): number | undefined {
+  return receiver?.callHere(self, method, args);
+}

@@ -1,0 +1,46 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import koffi from 'koffi';
+// The struct types the prototypes name (GUID, ...): koffi's type registry is per thread.
+import { POINTER_SIZE } from './native-types.js';
+import { IBackgroundCopyCallback2 } from './interfaces.js';
+import { CallbackMemory, callbackMethods, type ReceiverMessage } from './receiver-core.js';
+
+/**
+ * The receiver (see receiver-thread.ts): the thread that registers the trampolines of every callback
+ * object, so that koffi relays a service thread's call here, to a thread that does nothing else,
+ * instead of to the application's main thread. It answers at once and posts a record per call.
+ *
+ * It never initializes COM: a thread that did not belongs to the multithreaded apartment implicitly
+ * while some thread keeps the MTA alive, which the apartment thread (call-threads.ts, runtime.ts) does
+ * for the life of the process; so the proxies it AddRefs (IBackgroundCopyError, IBackgroundCopyFile)
+ * are valid here. It never calls the main thread, which may itself be waiting on a call into us.
+ */
+
+if (parentPort === null) throw new Error('receiver-worker.ts runs only as a worker thread');
+const port = parentPort;
+const post = (message: ReceiverMessage): void => port.postMessage(message);
+const memory = new CallbackMemory((workerData as { memory: SharedArrayBuffer }).memory);
+
+try {
+  const methods = callbackMethods({
+    memory,
+    forward: post,
+    freed: (slot) => post({ freed: slot }),
+    fault: (error, method) => post({ fault: `${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }),
+  });
+  const vtable = koffi.alloc('void *', IBackgroundCopyCallback2.methods.length) as bigint;
+  for (const method of IBackgroundCopyCallback2.methods) {
+    const trampoline = koffi.register(methods[method.name]!, koffi.pointer(method.proto));
+    koffi.encode(vtable, method.slot * POINTER_SIZE, 'void *', trampoline);
+  }
+  // The vtable and its trampolines live as long as the process, as the objects may.
+  memory.publish(vtable);
+  post({ ready: true });
+} catch (error) {
+  memory.fail();
+  throw error;
+}
+
+// koffi relays calls through a threadsafe function it unrefs: this listener is what keeps this
+// thread's loop running. The main thread unrefs the worker, so it never keeps the process alive.
+port.on('message', () => undefined);
