@@ -1,8 +1,7 @@
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import koffi from 'koffi';
 import type { Pointer } from './native-types.js';
+import { workerSource, type WorkerSource } from './worker-source.js';
 
 /**
  * Call threads: where blocking calls into COM are made. koffi's `.async` would run them on libuv's
@@ -68,40 +67,7 @@ interface CallThread {
   failure: unknown;
 }
 
-/**
- * This module's own file, however it was loaded: the CommonJS build (dist), an ES module (tsx), or
- * vitest's module runner. `import.meta` cannot appear in the CommonJS build and `__dirname` does not
- * exist in an ES module, so V8 is asked which file defined this function.
- */
-function ownFile(): string {
-  const original = Error.prepareStackTrace;
-  try {
-    Error.prepareStackTrace = (_, sites) => sites;
-    const sites = new Error().stack as unknown as NodeJS.CallSite[];
-    const file = sites[0]?.getFileName();
-    if (file === undefined || file === null) throw new Error('call-threads: cannot locate its own file');
-    return file.startsWith('file:') ? fileURLToPath(file) : file;
-  } finally {
-    Error.prepareStackTrace = original;
-  }
-}
-
-/**
- * How to start a call thread: the worker entry beside this file, JavaScript in the package. From this
- * repository's TypeScript sources (tests, bench, demo) the worker needs a TypeScript loader of its own,
- * and Node 20 runs no `--import` in a worker's execArgv: a small bootstrap registers tsx (resolved from
- * the working directory, this repository) before it imports the entry.
- */
-function workerSource(): { source: string; eval: boolean } {
-  const here = ownFile();
-  const extension = path.extname(here);
-  const file = path.join(path.dirname(here), `call-thread-worker${extension}`);
-  if (extension !== '.ts') return { source: file, eval: false };
-  const url = JSON.stringify(pathToFileURL(file).href);
-  return { source: `import('tsx/esm/api').then(({ register }) => { register(); return import(${url}); });`, eval: true };
-}
-
-let entry: ReturnType<typeof workerSource> | undefined;
+let entry: WorkerSource | undefined;
 
 export class CallThreadPool {
   readonly #options: CallThreadOptions;
@@ -163,7 +129,7 @@ export class CallThreadPool {
   }
 
   #start(): void {
-    entry ??= workerSource();
+    entry ??= workerSource('call-thread-worker');
     const worker = new Worker(entry.source, { eval: entry.eval, name: this.#options.name });
     const thread: CallThread = { worker, state: 'starting', current: undefined, retirement: undefined, failure: undefined };
     this.#threads.add(thread);
