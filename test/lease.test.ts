@@ -1,6 +1,6 @@
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { NotifyFlags, registrationChanges$, transferred$, type RegistrationChange } from '../src/index.js';
+import { connect, NotifyFlags, registrationChanges$, ServiceUnavailableError, state$, transferred$, type RegistrationChange } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { Recorder, until, useLoopback } from './support/harness.js';
 
@@ -87,7 +87,8 @@ describe('the lease on a job’s registration', () => {
     await other.setNotifyInterface(null); // another library's detach, say
     await until(() => h.service.notifyTarget(job.id) !== undefined);
     await job.resume();
-    expect(await heard).toMatchObject({ type: 'transferred', source: 'callback' });
+    // Through the callback or a renewal's look, whichever comes first: the point is the registration is back.
+    expect(await heard).toMatchObject({ type: 'transferred' });
     await other.release();
     await job.complete();
     await job.release();
@@ -132,6 +133,89 @@ describe('the lease on a job’s registration', () => {
     expect(renewals).toBe(state() - states + (notify() - notifies));
     subscription.unsubscribe();
     await job.cancel();
+    await job.release();
+  });
+});
+
+/**
+ * The service goes away (BITS restarts, crashes, or is stopped): every call on the old connection
+ * fails with RPC_S_SERVER_UNAVAILABLE, the notify interfaces are forgotten, and COM keeps the dead
+ * service's references on our callback until we disconnect them.
+ */
+describe('when the service goes away', () => {
+  const h = useLoopback();
+  const changes: RegistrationChange[] = [];
+  let watching: Subscription;
+
+  beforeEach(() => {
+    changes.length = 0;
+    watching = registrationChanges$.subscribe((change) => changes.push(change));
+  });
+
+  afterEach(async () => {
+    watching.unsubscribe();
+    await whenHubsIdle();
+    expect(liveHubs(), 'hubs still attached').toBe(0);
+  });
+
+  test('a restart that keeps the job: transferred$ alone reconnects, registers again and still hears the transfer', async () => {
+    const job = await h.bits.createJob({ displayName: 'restart', files: [{ url: h.server.url('/gate/s?size=2000&head=100'), localPath: h.local('s.bin') }] });
+    const heard = firstValueFrom(transferred$(job, { leaseInterval: 5 }));
+    await whenHubsIdle();
+    await job.resume();
+    h.service.restart();
+    // The old registration is gone; the reconnected hub registers a callback of its own again.
+    await until(() => h.service.notifyTarget(job.id) !== undefined);
+    h.server.open('s');
+    expect(await heard).toMatchObject({ type: 'transferred' });
+    expect(changes.map((change) => change.state)).toEqual(expect.arrayContaining(['reconnecting', 'attaching', 'attached']));
+    // Our old handle is a proxy of the dead connection: the app reopens the job to act on it.
+    await expect(job.getState()).rejects.toMatchObject({ code: 'RPC_S_SERVER_UNAVAILABLE' });
+    const bits = await connect({ runtime: h.service.runtime });
+    const reopened = await bits.getJob(job.id);
+    await reopened.complete();
+    await reopened.release();
+    await bits.release();
+    await job.release();
+  });
+
+  test('a restart that loses the job (as Wine): the streams end as for a job that left the queue', async () => {
+    const job = await h.bits.createJob({ displayName: 'lost', files: [{ url: h.server.url('/gate/l?size=2000&head=100'), localPath: h.local('l.bin') }] });
+    const events = lastValueFrom(transferred$(job, { leaseInterval: 5 }).pipe(toArray()));
+    await whenHubsIdle();
+    h.service.restart({ keepsJobs: false });
+    expect(await events).toEqual([]);
+    expect(changes.map((change) => change.state)).toEqual(expect.arrayContaining(['reconnecting', 'left']));
+    await job.release();
+  });
+
+  test('a service that stays away: the streams error with ServiceUnavailableError after reconnectTimeout, never hang', async () => {
+    const job = await h.bits.createJob({ displayName: 'gone' });
+    const ended = lastValueFrom(transferred$(job, { leaseInterval: 5, reconnectTimeout: 50 })).catch((error: unknown) => error);
+    await whenHubsIdle();
+    h.service.stop();
+    const error = await ended;
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect(error).toMatchObject({ jobId: job.id, hresult: 0x800706ba });
+    h.service.start();
+    await job.release();
+  });
+
+  test('a failure of any call, not only the lease, starts the reconnection (a poll here)', async () => {
+    const job = await h.bits.createJob({ displayName: 'poll', files: [{ url: h.server.url('/gate/p?size=2000&head=100'), localPath: h.local('p.bin') }] });
+    const states = lastValueFrom(state$(job, { pollInterval: 5 }).pipe(toArray()));
+    await whenHubsIdle();
+    await job.resume();
+    h.service.restart();
+    await until(() => changes.some((change) => change.state === 'reconnecting') && h.service.notifyTarget(job.id) !== undefined);
+    h.server.open('p');
+    const bits = await connect({ runtime: h.service.runtime });
+    const reopened = await bits.getJob(job.id);
+    await until(async () => (await reopened.getState()) === 'transferred');
+    await reopened.complete();
+    expect((await states).at(-1)).toBe('acknowledged');
+    await reopened.release();
+    await bits.release();
     await job.release();
   });
 });
