@@ -8,11 +8,22 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache/wine"
 node_version="${RXB_NODE_WIN_VERSION:-22.22.0}" # 24.x aborts under Wine 8; 20.x and 22.x run
-wine=/usr/lib/wine/wine64
-wineserver=/usr/lib/wine/wineserver
 mkdir -p "$cache"
 
-if [ ! -x "$wine" ]; then
+# The 64-bit loader and the server: Debian 12 (Wine 8) ships them as /usr/lib/wine/wine64 and
+# wineserver; Debian 13's newer Wine may name the loader /usr/lib/wine/wine. The first that exists wins.
+find_wine() {
+  wine=""
+  for candidate in /usr/lib/wine/wine64 /usr/lib/wine/wine "$(command -v wine64 || true)" "$(command -v wine || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then wine="$candidate"; break; fi
+  done
+  wineserver=""
+  for candidate in /usr/lib/wine/wineserver "$(command -v wineserver || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then wineserver="$candidate"; break; fi
+  done
+}
+find_wine
+if [ -z "$wine" ] || [ -z "$wineserver" ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "wine-setup: wine64 is missing and installing it needs root (apt-get install wine64)" >&2
     exit 1
@@ -20,7 +31,13 @@ if [ ! -x "$wine" ]; then
   echo "wine-setup: installing wine64 from Debian" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wine64 >/dev/null
+  find_wine
 fi
+if [ -z "$wine" ] || [ -z "$wineserver" ]; then
+  echo "wine-setup: wine64 was installed, but no Wine loader or wineserver was found" >&2
+  exit 1
+fi
+wine_version="$("$wine" --version 2>/dev/null | sed 's/^wine-//; s/[ (].*//')"
 
 export WINEPREFIX="$cache/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset DISPLAY
@@ -43,6 +60,7 @@ if [ ! -f "$node" ]; then
   rm -rf "$tmp"
 fi
 
+echo "WINE_VERSION=$wine_version"
 echo "WINE=$wine"
 echo "WINESERVER=$wineserver"
 echo "WINEPREFIX=$WINEPREFIX"

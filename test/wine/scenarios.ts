@@ -11,7 +11,7 @@
  * stripping (22.18+), so it sticks to erasable TypeScript.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import {
@@ -21,8 +21,12 @@ import {
   download,
   error$,
   failOnJobError,
+  fileTransferred$,
+  InvalidArgumentError,
+  isFinalState,
   jobEvents$,
   JobLeftQueueError,
+  registrationChanges$,
   liveCallbackObjects,
   liveHubs,
   referenceStats,
@@ -204,15 +208,152 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     });
     const heard: string[] = [];
     let ended = false;
-    transferred$(job).subscribe({ next: (event) => heard.push(event.source), complete: () => (ended = true) });
+    const watching = transferred$(job).subscribe({ next: (event) => heard.push(event.source), complete: () => (ended = true) });
     await whenHubsIdle();
     await job.resume();
     while ((await job.getProgress()).filesTransferred < 1) await new Promise((resolve) => setTimeout(resolve, 50));
     const first = await job.complete();
     const endedAtOnce = ended;
     const stateAfter = await job.getState();
+    // A Wine that keeps the job (its current source does) leaves it to us: the process must still end.
+    watching.unsubscribe();
+    if (!isFinalState(stateAfter)) await job.cancel();
     await job.release();
     return { first: first.code, stateAfter, endedAtOnce, heard, a: sha256(local('partial-a.bin')) };
+  },
+
+  /**
+   * A transferred$ that joins a hub attached only for fileTransferred$ (no JobTransferred asked for,
+   * and transferred$ is never polled for): it is told at once the transfer that already happened.
+   */
+  async 'late-transferred'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: late', files: [{ url: `${origin}/files/late?size=1000`, localPath: local('late.bin') }] });
+    const watching = fileTransferred$(job).subscribe();
+    await whenHubsIdle();
+    const flags = await job.getNotifyFlags();
+    await job.resume();
+    while ((await job.getState()) !== 'transferred') await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = await firstValueFrom(transferred$(job));
+    watching.unsubscribe();
+    const complete = await job.complete();
+    await job.release();
+    return { flags, late: late.source, complete: complete.code };
+  },
+
+  /**
+   * Process A of two: watches a job with transferred$ until process B (take-over) has registered
+   * its own callback on it (last writer wins), then leaves. B must go on hearing the job.
+   */
+  async 'watch-then-leave'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: shared', files: [{ url: `${origin}/files/shared?size=1000`, localPath: local('shared.bin') }] });
+    const watching = transferred$(job).subscribe();
+    await whenHubsIdle();
+    writeFileSync(local('a.ready'), job.id);
+    await untilFile(local('b.ready'));
+    watching.unsubscribe();
+    await whenHubsIdle();
+    const flagsAfterLeaving = await job.getNotifyFlags();
+    writeFileSync(local('a.left'), '');
+    await job.release();
+    return { flagsAfterLeaving };
+  },
+
+  /** Process B of two: takes the notify interface of A's job, waits for A to leave, then transfers it. */
+  async 'take-over'(bits) {
+    const job = await bits.getJob(arg);
+    const heard = firstValueFrom(transferred$(job));
+    await whenHubsIdle();
+    writeFileSync(local('b.ready'), '');
+    await untilFile(local('a.left'));
+    await job.resume();
+    const { source } = await heard;
+    const complete = await job.complete();
+    await job.release();
+    return { source, complete: complete.code };
+  },
+
+  /**
+   * Process A of two, watching with transferred$ alone: process B (take-over-and-transfer) takes the
+   * notify interface. A notices at a renewal of its lease and polls instead, so it still hears the
+   * transfer (B starts it only once A has noticed); B completes the job only once A heard it.
+   */
+  async 'displaced-watcher'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: displaced', files: [{ url: `${origin}/files/displaced?size=1000`, localPath: local('displaced.bin') }] });
+    const states: string[] = [];
+    const changes = registrationChanges$.subscribe((change) => {
+      states.push(change.state);
+      if (change.state === 'displaced') writeFileSync(local('displaced.noticed'), '');
+    });
+    const heard = firstValueFrom(transferred$(job, { leaseInterval: 200, pollInterval: 100 }));
+    await whenHubsIdle();
+    writeFileSync(local('displaced.ready'), job.id);
+    const { source } = await heard;
+    writeFileSync(local('displaced.heard'), '');
+    changes.unsubscribe();
+    await whenHubsIdle();
+    await job.release();
+    return { source, states };
+  },
+
+  /** Process B: takes the notify interface of A's job, transfers it, and completes it once A heard. */
+  async 'take-over-and-transfer'(bits) {
+    const job = await bits.getJob(arg);
+    const heard = firstValueFrom(transferred$(job));
+    await whenHubsIdle();
+    await untilFile(local('displaced.noticed'));
+    await job.resume();
+    const { source } = await heard;
+    await untilFile(local('displaced.heard'));
+    const complete = await job.complete();
+    await job.release();
+    return { source, complete: complete.code };
+  },
+
+  /**
+   * Watches with transferred$ alone while the test kills Wine's service process: the lease notices,
+   * and the hub reconnects. Wine keeps no jobs across that, and its service manager does not start
+   * the killed service again (CoCreateInstance answers RPC_S_SERVER_UNAVAILABLE): the stream ends
+   * with the job gone, or errors once reconnectTimeout has passed, instead of waiting for ever.
+   */
+  async 'service-dies'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: dies', files: [{ url: `${origin}/gate/dies?size=100000&head=1000`, localPath: local('dies.bin') }] });
+    const states: string[] = [];
+    const changes = registrationChanges$.subscribe((change) => states.push(change.state));
+    const ended = lastValueFrom(transferred$(job, { leaseInterval: 200, reconnectTimeout: 5000 }).pipe(toArray())).then(
+      (events) => ({ completed: true, events: events.length }),
+      (error: unknown) => ({ completed: false, error: error instanceof Error ? error.name : String(error) }),
+    );
+    await job.resume();
+    await whenHubsIdle();
+    writeFileSync(local('dies.ready'), job.id);
+    const outcome = await ended;
+    changes.unsubscribe();
+    await job.release();
+    return { ...outcome, states: [...new Set(states)] };
+  },
+
+  /** A bad file spec makes no job at all: nothing created, nothing cancelled left in the queue. */
+  async 'bad-spec-makes-no-job'(bits) {
+    const count = async () => {
+      let n = 0;
+      for await (const job of bits.jobs({ displayNamePrefix: 'rx-bits e2e: bad' })) {
+        n++;
+        await job.release();
+      }
+      return n;
+    };
+    const before = await count();
+    const created = await bits
+      .createJob({ displayName: 'rx-bits e2e: bad', files: [{ url: `${origin}/files/ok?size=10`, localPath: local('ok.bin') }, { url: `${origin}/files/bad`, localPath: 'relative.bin' }] })
+      .then(
+        () => 'created',
+        (error: unknown) => (error instanceof InvalidArgumentError ? error.field : String(error)),
+      );
+    const downloaded = await lastValueFrom(download(`ftp://example.invalid/x`, local('x.bin'), { manager: bits, appName: 'rx-bits e2e: bad' })).then(
+      () => 'downloaded',
+      (error: unknown) => (error instanceof InvalidArgumentError ? error.field : String(error)),
+    );
+    return { created, downloaded, jobsMade: (await count()) - before };
   },
 
   async 'fifty-jobs'(bits) {
@@ -245,6 +386,11 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     return { id: pending[0]!.jobId, name: pending[0]!.displayName, complete: last.done?.code, sha256: sha256(local('reattach.bin')) };
   },
 };
+
+/** Waits for another process to write a file (the two processes' only channel). */
+async function untilFile(file: string): Promise<void> {
+  while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 async function main(): Promise<void> {
   const name = process.argv[2] ?? '';
