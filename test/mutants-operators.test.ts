@@ -1,0 +1,99 @@
+import { describe, expect, test } from 'vitest';
+import { BitsJobError, exponentialBackoff, InvalidArgumentError, JobLeftQueueError, retryOnJobError, type ErrorEvent } from '../src/index.js';
+import { secondsLeft } from '../src/operators/progress-of.js';
+import { checkWindow, SlidingRate } from '../src/operators/sliding-rate.js';
+
+const JOB = '{00000000-0000-0000-0000-000000000001}' as ErrorEvent['jobId'];
+
+function errorEvent(file?: { url: string }): ErrorEvent {
+  return {
+    type: 'error',
+    jobId: JOB,
+    source: 'callback',
+    transient: false,
+    error: {
+      context: 'remoteFile',
+      hresult: 0x80190194,
+      code: 'BG_E_HTTP_ERROR_404',
+      description: 'Not found.',
+      contextDescription: undefined,
+      protocol: 'http',
+      file: file === undefined ? undefined : { url: file.url, localPath: '/tmp/x', bytesTotal: undefined, bytesTransferred: 0, completed: false },
+    },
+  };
+}
+
+/** Issue G: edges and messages of the pure operators that the mutation run found untested. */
+describe('exponentialBackoff options', () => {
+  test('the edges are accepted: initial 0, max equal to initial, jitter 0 and 1', () => {
+    expect(exponentialBackoff({ initial: 0, max: 0 })(3)).toBe(0);
+    expect(exponentialBackoff({ initial: 100, max: 100, jitter: 0 })(5)).toBe(100);
+    expect(exponentialBackoff({ initial: 100, jitter: 1, random: () => 0.5 })(1)).toBe(50);
+  });
+
+  test('beyond them, a typed error naming the option and the value', () => {
+    expect(() => exponentialBackoff({ initial: -1 })).toThrow(InvalidArgumentError);
+    expect(() => exponentialBackoff({ initial: -1 })).toThrow(/initial.*-1/);
+    expect(() => exponentialBackoff({ initial: 100, max: 99 })).toThrow(/max.*100.*99/);
+    expect(() => exponentialBackoff({ jitter: 1.5 })).toThrow(/jitter.*1\.5/);
+    expect(() => exponentialBackoff({ jitter: -0.1 })).toThrow(/jitter/);
+  });
+});
+
+describe('retryOnJobError options', () => {
+  test('zero is a valid count, delay and nudge', () => {
+    expect(() => retryOnJobError({ resume: async () => undefined }, { count: 0, delay: 0, nudgeTransientAfter: 0 })).not.toThrow();
+  });
+
+  test('bad values name the option and the value', () => {
+    const job = { resume: async () => undefined };
+    expect(() => retryOnJobError(job, { count: -1 })).toThrow(/count.*-1/);
+    expect(() => retryOnJobError(job, { delay: -5 })).toThrow(/delay.*-5/);
+    expect(() => retryOnJobError(job, { nudgeTransientAfter: -2 })).toThrow(/nudgeTransientAfter.*-2/);
+  });
+});
+
+describe('BitsJobError', () => {
+  test('its message: the code, the context, the file and the description; attempts only when more than one', () => {
+    const one = new BitsJobError(errorEvent({ url: 'http://127.0.0.1/x' }), [{ attempt: 1, code: 'BG_E_HTTP_ERROR_404', hresult: 0x80190194, delay: undefined }]);
+    expect(one.name).toBe('BitsJobError');
+    expect(one.message).toBe(`job ${JOB} failed with BG_E_HTTP_ERROR_404 (0x80190194) in remoteFile (http://127.0.0.1/x): Not found.`);
+    const attempts = [1, 2].map((attempt) => ({ attempt, code: 'BG_E_HTTP_ERROR_404', hresult: 0x80190194, delay: undefined }));
+    expect(new BitsJobError(errorEvent(), attempts).message).toMatch(/ failed after 2 attempts with .* in remoteFile: Not found\.$/);
+  });
+});
+
+describe('JobLeftQueueError', () => {
+  test.each([
+    ['acknowledged', 'was completed elsewhere'],
+    ['cancelled', 'was cancelled'],
+    [undefined, 'was cancelled or completed elsewhere'],
+  ] as const)('says how the job left (%s)', (state, how) => {
+    const error = new JobLeftQueueError(JOB, state);
+    expect(error.name).toBe('JobLeftQueueError');
+    expect(error.message).toBe(`job ${JOB} ${how} before it transferred; it has left the queue`);
+  });
+});
+
+describe('rates', () => {
+  test('secondsLeft: no estimate at a rate of zero or less', () => {
+    const progress = { bytesTotal: 100, bytesTransferred: 50, filesTotal: 1, filesTransferred: 0 };
+    expect(secondsLeft(progress, 0)).toBeUndefined();
+    expect(secondsLeft(progress, -1)).toBeUndefined();
+    expect(secondsLeft(progress, 10)).toBe(5);
+  });
+
+  test('SlidingRate keeps one baseline sample at the window start', () => {
+    const rate = new SlidingRate(1000);
+    expect(rate.sample(0, 0)).toBeUndefined();
+    expect(rate.sample(1000, 1000)).toBe(1000);
+    // The sample at 0 is at the window's start for 1000: it stays the baseline.
+    expect(rate.sample(1000, 1000)).toBe(1000);
+    expect(rate.sample(2000, 3000)).toBe(2000);
+  });
+
+  test('a window must be positive, and the error says what it got', () => {
+    expect(() => checkWindow(0)).toThrow(/window.*got 0/);
+    expect(checkWindow(1)).toBe(1);
+  });
+});
