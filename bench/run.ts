@@ -10,6 +10,10 @@ import vm from 'node:vm';
 import koffi from 'koffi';
 import { firstValueFrom, type Subscription } from 'rxjs';
 import { Bench } from 'tinybench';
+import { Worker } from 'node:worker_threads';
+import { Subject } from 'rxjs';
+import { ComClass } from '../src/com/com-object.js';
+import { S_OK } from '../src/com/hresult.js';
 import { CallbackObject, callbackTrampolines } from '../src/com/callback-object.js';
 import type { ComMethod } from '../src/com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../src/com/interfaces.js';
@@ -250,15 +254,35 @@ async function watchedJob(subscribers: number) {
   const jobs = await Promise.all(Array.from({ length: count }, (_, i) => bits.createJob({ displayName: `scale ${i}` })));
   const before = memory();
   const start = performance.now();
-  const subscriptions = jobs.map((job) => transferred$(job).subscribe());
+  const leaseInterval = 1000;
+  const subscriptions = jobs.map((job) => transferred$(job, { leaseInterval }).subscribe());
   await whenHubsIdle();
   const elapsed = performance.now() - start;
   const after = memory();
   const attached = liveCallbackObjects();
   rows.push({ metric: `6. ${count} jobs observed: attach time per job (ms)`, ours: fmt(elapsed / count, 3), baseline: '-', ratio: '-', target: '-', met: attached >= count ? undefined : false });
   rows.push({ metric: `6. ${count} jobs observed: memory per job (KiB, heap+external / RSS)`, ours: `${fmt((after.heap - before.heap) / count / 1024, 2)} / ${fmt((after.rss - before.rss) / count / 1024, 2)}`, baseline: '-', ratio: '-', target: '-', met: undefined });
+  // The lease: at most one call per attached job per interval, whatever the number of jobs.
+  const calls = () => service.totalCalls();
+  const window = 3 * leaseInterval;
+  const leaseStart = calls();
+  const windowStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, window));
+  const perJobPerInterval = (calls() - leaseStart) / count / ((performance.now() - windowStart) / leaseInterval);
+  rows.push({
+    metric: `6. ${count} jobs observed: lease calls per job per interval (${leaseInterval} ms)`,
+    ours: fmt(perJobPerInterval, 3),
+    baseline: '1 (the bound)',
+    ratio: fmt(perJobPerInterval, 3),
+    target: '<= 1',
+    met: perJobPerInterval <= 1,
+  });
   for (const subscription of subscriptions) subscription.unsubscribe();
   await whenHubsIdle();
+  const idleStart = calls();
+  await new Promise((resolve) => setTimeout(resolve, 2 * leaseInterval));
+  const idleCalls = calls() - idleStart;
+  rows.push({ metric: `6. calls in ${2 * leaseInterval} ms with nothing attached`, ours: String(idleCalls), baseline: '-', ratio: '-', target: '0', met: idleCalls === 0 });
   await Promise.all(jobs.map(async (job) => (await job.cancel(), await job.release())));
 }
 
@@ -337,6 +361,146 @@ async function watchedJob(subscribers: number) {
     target: 'ours <= 10x idle',
     met: ours / idle <= 10,
   });
+}
+
+// 9. The receiver thread against the design before it (callback objects registered on the main thread,
+// the sink run inside the service's call), side by side: four service threads call JobModification
+// on one object of each kind, as BITS's RPC threads do, and time each call on their own clock.
+{
+  const SERVICE_THREAD = `
+    const { parentPort } = require('node:worker_threads');
+    const koffi = require('koffi');
+    koffi.load(null);
+    const proto = koffi.proto('int __stdcall (void *self, void *job, uint32 reserved)');
+    parentPort.on('message', ({ fn, self, count, control, latency }) => {
+      const call = koffi.decode(fn, proto);
+      const cells = new Int32Array(control, 0, 4); // gate, stop, acknowledged
+      const started = new Float64Array(control, 16, 1);
+      const holds = [];
+      Atomics.wait(cells, 0, 0);
+      for (let i = 0; i < count && Atomics.load(cells, 1) === 0; i++) {
+        if (latency) Atomics.store(cells, 2, 0);
+        started[0] = performance.timeOrigin + performance.now();
+        const t = performance.now();
+        call(self, null, 0);
+        holds.push(performance.now() - t);
+        if (latency) Atomics.wait(cells, 2, 0);
+      }
+      parentPort.postMessage(holds);
+    });
+    parentPort.postMessage('ready');`;
+  const threads = Array.from({ length: 4 }, () => new Worker(SERVICE_THREAD, { eval: true }));
+  await Promise.all(threads.map((thread) => new Promise((resolve) => thread.once('message', resolve))));
+  const subject = new Subject<void>();
+  let onEvent: () => void = () => undefined;
+  subject.subscribe(() => onEvent());
+  const ours = new CallbackObject(() => subject.next());
+  const before = new ComClass(IBackgroundCopyCallback2, { answerOnThrow: S_OK, report: () => undefined }).create({
+    methods: { JobModification: () => (subject.next(), S_OK) },
+  });
+  const JobModification = IBackgroundCopyCallback2.method('JobModification');
+  const entryOf = (self: Pointer) => koffi.decode(koffi.decode(self, 'void *') as Pointer, JobModification.slot * POINTER_SIZE, 'void *') as Pointer;
+  const sides = { ours: ours.address, before: before.address } as const;
+  /** `count` calls per thread on `self`; with `during`, they stop once it resolved (it runs as soon as they are let go). */
+  const round = async (self: Pointer, count: number, options: { latency?: boolean; during?: () => Promise<void>; using?: number } = {}) => {
+    const control = new SharedArrayBuffer(24);
+    const cells = new Int32Array(control, 0, 4);
+    const using = threads.slice(0, options.using ?? threads.length);
+    const holds = using.map((thread) => new Promise<number[]>((resolve) => thread.once('message', resolve)));
+    for (const thread of using) thread.postMessage({ fn: entryOf(self), self, count, control, latency: options.latency === true });
+    return { cells, control, holds, go: async () => {
+      Atomics.store(cells, 0, 1);
+      Atomics.notify(cells, 0);
+      if (options.during !== undefined) {
+        await options.during();
+        Atomics.store(cells, 1, 1);
+      }
+      return (await Promise.all(holds)).flat();
+    } };
+  };
+  const blockMain = async () => {
+    const until = performance.now() + 500;
+    while (performance.now() < until); // the application's main thread, busy
+  };
+  const holdRows = async (label: string, during: (() => Promise<void>) | undefined, rounds: number, count: number, unit: 'µs' | 'ms') => {
+    const holds = { ours: [] as number[], before: [] as number[] };
+    for (let i = 0; i < rounds; i++) {
+      for (const side of i % 2 === 0 ? (['ours', 'before'] as const) : (['before', 'ours'] as const)) {
+        let heard = 0;
+        onEvent = () => heard++;
+        const { go } = await round(sides[side], count, { during });
+        const made = await go();
+        holds[side].push(...made);
+        // Everything answered reaches the subscriber before the next round.
+        while (heard < made.length) await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    const scale = unit === 'µs' ? 1000 : 1;
+    const [o50, o99, b50, b99] = [percentile(holds.ours, 50), percentile(holds.ours, 99), percentile(holds.before, 50), percentile(holds.before, 99)];
+    return { o50, o99, b50, b99, row: (target: string, met: boolean | undefined) =>
+      rows.push({
+        metric: `9. service thread held per notification, ${label}, p50 / p99 (${unit}; ${holds.ours.length} / ${holds.before.length} calls)`,
+        ours: `${fmt(o50 * scale, unit === 'µs' ? 1 : 3)} / ${fmt(o99 * scale, unit === 'µs' ? 1 : 3)}`,
+        baseline: `${fmt(b50 * scale, unit === 'µs' ? 1 : 1)} / ${fmt(b99 * scale, unit === 'µs' ? 1 : 1)} (main-thread object)`,
+        ratio: `${fmt(o50 / b50, 3)} / ${fmt(o99 / b99, 3)}`,
+        target,
+        met,
+      }) };
+  };
+  (await holdRows('main idle', undefined, 10, 250, 'µs')).row('-', undefined);
+  const blocked = await holdRows('main blocked 500 ms', blockMain, 4, 1_000_000, 'ms');
+  blocked.row('ours p99 <= 1 ms', blocked.o99 <= 1);
+
+  // Per event, to an RxJS subscriber, main idle: one call at a time, the next once the subscriber has it.
+  const latency = { ours: [] as number[], before: [] as number[] };
+  for (let i = 0; i < 10; i++) {
+    for (const side of i % 2 === 0 ? (['ours', 'before'] as const) : (['before', 'ours'] as const)) {
+      const { cells, control, go } = await round(sides[side], 100, { latency: true, using: 1 });
+      const started = new Float64Array(control, 16, 1);
+      let heard = 0;
+      const all = new Promise<void>((resolve) => {
+        onEvent = () => {
+          latency[side].push(performance.timeOrigin + performance.now() - started[0]!);
+          Atomics.store(cells, 2, 1);
+          Atomics.notify(cells, 2);
+          if (++heard === 100) resolve();
+        };
+      });
+      const finished = go();
+      await all;
+      await finished;
+    }
+  }
+  const [l50, b50] = [percentile(latency.ours, 50), percentile(latency.before, 50)];
+  rows.push({
+    metric: '9. per event, service thread -> subscriber, main idle, p50 (µs)',
+    ours: fmt(l50 * 1000),
+    baseline: `${fmt(b50 * 1000)} (main-thread object)`,
+    ratio: fmt(l50 / b50, 2),
+    target: '<= 1.2',
+    met: l50 / b50 <= 1.2,
+  });
+
+  // Sustained: four service threads calling back to back, until the subscriber has every event.
+  const rate = { ours: [] as number[], before: [] as number[] };
+  const PER_THREAD = 2000;
+  for (let i = 0; i < 6; i++) {
+    for (const side of i % 2 === 0 ? (['ours', 'before'] as const) : (['before', 'ours'] as const)) {
+      let heard = 0;
+      const all = new Promise<void>((resolve) => (onEvent = () => ++heard === PER_THREAD * threads.length && resolve()));
+      const { go } = await round(sides[side], PER_THREAD);
+      const start = performance.now();
+      const finished = go();
+      await all;
+      rate[side].push((PER_THREAD * threads.length) / ((performance.now() - start) / 1000));
+      await finished;
+    }
+  }
+  const [r, rb] = [percentile(rate.ours, 50), percentile(rate.before, 50)];
+  rows.push({ metric: '9. events/s to a subscriber, four notifications in flight', ours: fmt(r, 0), baseline: `${fmt(rb, 0)} (main-thread object)`, ratio: fmt(r / rb, 2), target: '>= 1', met: r / rb >= 1 });
+  ours.dispose();
+  before.release();
+  await Promise.all(threads.map((thread) => thread.terminate()));
 }
 
 await bits.release();
