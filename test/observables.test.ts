@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { config, filter, firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { filter, firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
+import { afterEach, describe, expect, test } from 'vitest';
 import {
   completeWhenTransferred,
   error$,
@@ -23,22 +23,7 @@ import {
 } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
-import { until, useLoopback } from './support/harness.js';
-
-/** Collects what rxjs reports as unhandled (a subscriber that throws) instead of crashing the run. */
-function captureUnhandled(): unknown[] {
-  const errors: unknown[] = [];
-  let previous: typeof config.onUnhandledError;
-  beforeEach(() => {
-    errors.length = 0;
-    previous = config.onUnhandledError;
-    config.onUnhandledError = (error) => errors.push(error);
-  });
-  afterEach(() => {
-    config.onUnhandledError = previous;
-  });
-  return errors;
-}
+import { captureUnhandled, until, useLoopback } from './support/harness.js';
 
 describe('jobEvents$ and friends on the loopback service', () => {
   const h = useLoopback();

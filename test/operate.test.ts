@@ -1,7 +1,8 @@
-import { config, noop, of, timer } from 'rxjs';
+import { noop, of, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { follow, operate } from '../src/operators/operate.js';
+import { captureUnhandled } from './support/harness.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -15,15 +16,8 @@ const passing = (log: string[]) =>
   }));
 
 describe('operate and follow: the guarded handlers of hand-made operators', () => {
-  let unhandled: unknown[];
-  let previous: typeof config.onUnhandledError;
-  beforeEach(() => {
-    unhandled = [];
-    previous = config.onUnhandledError;
-    config.onUnhandledError = (error) => unhandled.push(error);
-  });
+  const unhandled = captureUnhandled();
   afterEach(() => {
-    config.onUnhandledError = previous;
     expect(unhandled, 'errors lost to the unhandled-error hook').toEqual([]);
   });
 

@@ -1,6 +1,6 @@
-import { concat, config, filter, firstValueFrom, lastValueFrom, NEVER, of, take, toArray } from 'rxjs';
+import { concat, filter, firstValueFrom, lastValueFrom, NEVER, of, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   BitsJobError,
   cancelOnUnsubscribe,
@@ -27,6 +27,7 @@ import {
   type JobState,
   type ModificationEvent,
 } from '../src/index.js';
+import { captureUnhandled } from './support/harness.js';
 
 const jobId = parseGuid('11111111-2222-3333-4444-555555555555');
 const transferred: JobEvent = { type: 'transferred', jobId, source: 'callback' };
@@ -171,16 +172,7 @@ describe('retryOnJobError', () => {
   });
 
   describe('user callbacks that throw', () => {
-    let unhandled: unknown[];
-    let previous: typeof config.onUnhandledError;
-    beforeEach(() => {
-      unhandled = [];
-      previous = config.onUnhandledError;
-      config.onUnhandledError = (error) => unhandled.push(error);
-    });
-    afterEach(() => {
-      config.onUnhandledError = previous;
-    });
+    const unhandled = captureUnhandled();
 
     test('a throwing shouldRetry errors the stream with what it threw, and nothing goes unhandled', () => {
       const clock = scheduler();

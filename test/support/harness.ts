@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { config } from 'rxjs';
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { Backend } from '../../src/com/backend.js';
 import { CallbackObject, liveCallbackObjects, type Notification, type NotificationKind } from '../../src/com/callback-object.js';
@@ -88,6 +89,24 @@ export class Recorder {
     }
     this.callback.dispose();
   }
+}
+
+/**
+ * Collects what rxjs reports as unhandled (a subscriber or a user callback that throws) instead of
+ * crashing the run; the array is emptied before each test of the enclosing suite.
+ */
+export function captureUnhandled(): unknown[] {
+  const errors: unknown[] = [];
+  let previous: typeof config.onUnhandledError;
+  beforeEach(() => {
+    errors.length = 0;
+    previous = config.onUnhandledError;
+    config.onUnhandledError = (error) => errors.push(error);
+  });
+  afterEach(() => {
+    config.onUnhandledError = previous;
+  });
+  return errors;
 }
 
 /** Polls a condition on the event loop; a hang guard is vitest's test timeout, not a wall-clock assertion. */
