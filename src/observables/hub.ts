@@ -304,18 +304,21 @@ export class JobHub {
     });
     // What we restore on detach; a job that has left the queue answers anything here, and is found out below.
     this.#flagsBefore = await unlessComError(job.getNotifyFlags());
-    await this.#register(job, flags);
+    await this.#register(job, flags, 'replay');
   }
 
-  /** The flags, our callback, a look at the job: attaching, and again after a reconnection. */
-  async #register(job: BitsJob, flags: number): Promise<void> {
+  /**
+   * The flags, our callback (a new one unless given), a look at the job: attaching, after a
+   * reconnection, and taking the registration back at a lease renewal.
+   */
+  async #register(job: BitsJob, flags: number, source: EventSource, callback?: CallbackObject): Promise<void> {
     if (!(await this.#setFlags(job, flags))) return;
-    const callback = await this.#newCallback();
-    this.#callback = callback;
+    // Made only now: a job found gone by SetNotifyFlags has no use for one.
+    this.#callback = callback ?? (await this.#newCallback());
     try {
-      await job.setNotifyInterface(callback);
+      await job.setNotifyInterface(this.#callback);
     } catch (error) {
-      await this.#finishIfLeft(error, job, 'replay');
+      await this.#finishIfLeft(error, job, source);
       return;
     }
     this.#machine.to('attached');
@@ -628,26 +631,11 @@ export class JobHub {
         if (state === 'displaced') this.#machine.to('attached');
       } else if (registered === undefined || displacedPolicyOf(this.#registrations) === 'reclaim') {
         // Nobody holds it (cleared by someone, or by a service restart that kept the job): not a fight.
-        await this.#takeRegistration(job, callback);
-        return;
+        await this.#register(job, unionOfFlags(this.#registrations), 'backstop', callback);
       } else if (state !== 'displaced') {
         this.#displaced();
       }
     }
-    this.#armTimers();
-  }
-
-  /** Registers our callback again (flags first), and looks for what was missed meanwhile. */
-  async #takeRegistration(job: BitsJob, callback: CallbackObject): Promise<void> {
-    if (!(await this.#setFlags(job, unionOfFlags(this.#registrations)))) return;
-    try {
-      await job.setNotifyInterface(callback);
-    } catch (error) {
-      await this.#finishIfLeft(error, job, 'backstop');
-      return;
-    }
-    this.#machine.to('attached');
-    await this.#replay(job);
     this.#armTimers();
   }
 
@@ -726,7 +714,7 @@ export class JobHub {
     // A proxy of the old connection: its Release goes nowhere, and nothing else can be done with it.
     await old.release();
     this.#machine.to('attaching');
-    await this.#register(fresh, unionOfFlags(this.#registrations));
+    await this.#register(fresh, unionOfFlags(this.#registrations), 'replay');
     if (this.#listening()) this.#scheduleReconcile();
   }
 
