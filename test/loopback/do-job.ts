@@ -1,28 +1,18 @@
 import path from 'node:path';
 import type { ComObject } from '../../src/com/com-object.js';
 import { E_INVALIDARG } from '../../src/com/hresult.js';
-import { IBackgroundCopyJob, IDeliveryOptimizationJob, IUnknown } from '../../src/com/interfaces.js';
+import { IDeliveryOptimizationJob } from '../../src/com/interfaces.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import type { JobModel } from './job-model.js';
-import { counted, loopbackClass, missing, type ServiceCore } from './shared.js';
+import { counted, loopbackClass, missing, tearOffOf, type ServiceCore } from './shared.js';
 
 /** IDeliveryOptimizationJob as a tear-off of a Delivery Optimization job object, holding a reference on it. */
 
 const doJobClass = loopbackClass(IDeliveryOptimizationJob);
 
 export function createDoJob(core: ServiceCore, model: JobModel, job: ComObject, invalidState: number): ComObject {
-  job.addRef();
-  const live = core.tracked('doJobs');
   return doJobClass.create({
-    onFinalRelease: () => {
-      job.release();
-      live.onFinalRelease();
-    },
-    queryInterface: (iid) => {
-      if (iid !== IUnknown.iid && iid !== IBackgroundCopyJob.iid) return undefined;
-      job.addRef();
-      return job.address;
-    },
+    ...tearOffOf(core, 'doJobs', job),
     methods: counted(core, IDeliveryOptimizationJob, {
       AddFileWithRanges: (fileId: string | null, url: string | null, local: string | null, rangeCount: number, ranges: Pointer | null) => {
         if (fileId === null || url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;

@@ -1,10 +1,10 @@
 import type { ComObject } from '../../src/com/com-object.js';
 import { BG_E_INVALID_STATE, E_INVALIDARG, E_NOTIMPL, S_FALSE, S_OK } from '../../src/com/hresult.js';
-import { IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../src/com/interfaces.js';
+import { IBackgroundCopyJobHttpOptions } from '../../src/com/interfaces.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import type { JobModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
-import { counted, loopbackClass, missing, uint, writePointer, type ServiceCore } from './shared.js';
+import { counted, loopbackClass, missing, tearOffOf, uint, writePointer, type ServiceCore } from './shared.js';
 
 /**
  * IBackgroundCopyJobHttpOptions (BITS 2.5) as a tear-off of a job object, holding a reference on it
@@ -26,18 +26,8 @@ const REDIRECT_POLICY_MASK = 0x700;
 const REDIRECT_POLICIES: readonly number[] = [0x0, 0x100, 0x200];
 
 export function createHttpOptions(core: ServiceCore, process: ClientProcess, model: JobModel, job: ComObject): ComObject {
-  job.addRef();
-  const live = core.tracked('httpOptions');
   return httpOptionsClass.create({
-    onFinalRelease: () => {
-      job.release();
-      live.onFinalRelease();
-    },
-    queryInterface: (iid) => {
-      if (iid !== IUnknown.iid && iid !== IBackgroundCopyJob.iid) return undefined;
-      job.addRef();
-      return job.address;
-    },
+    ...tearOffOf(core, 'httpOptions', job),
     methods: counted(core, IBackgroundCopyJobHttpOptions, {
       // "IBackgroundCopyJobHttpOptions::SetCustomHeaders": BG_E_INVALID_STATE on a CANCELLED or ACKNOWLEDGED job.
       SetCustomHeaders: (headers: string | null) => {

@@ -3,6 +3,8 @@ import { ComClass } from '../../src/com/com-object.js';
 import { decodeGuid, type Guid } from '../../src/com/guid.js';
 import { E_INVALIDARG, E_UNEXPECTED, hresultByName, RPC_S_SERVER_UNAVAILABLE, S_OK } from '../../src/com/hresult.js';
 import type { ComInterface } from '../../src/com/interface-table.js';
+import { IBackgroundCopyJob, IUnknown } from '../../src/com/interfaces.js';
+import type { ComObject } from '../../src/com/com-object.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import type { JobModel } from './job-model.js';
 import type { LoopbackOptions } from './options.js';
@@ -66,6 +68,27 @@ export interface ServiceCore {
   count(iface: ComInterface, method: string): void;
   /** Counts a live object of `kind` until its final release. */
   tracked(kind: LiveKind): { onFinalRelease(): void };
+}
+
+/**
+ * What a tear-off of a job (IDeliveryOptimizationJob, IBackgroundCopyJobHttpOptions) shares: it holds
+ * a reference on its job while it lives, is counted as `kind`, and answers QueryInterface for
+ * IUnknown and IBackgroundCopyJob with the job itself.
+ */
+export function tearOffOf(core: ServiceCore, kind: LiveKind, job: ComObject): { onFinalRelease(): void; queryInterface(iid: Guid): Pointer | undefined } {
+  job.addRef();
+  const live = core.tracked(kind);
+  return {
+    onFinalRelease: () => {
+      job.release();
+      live.onFinalRelease();
+    },
+    queryInterface: (iid) => {
+      if (iid !== IUnknown.iid && iid !== IBackgroundCopyJob.iid) return undefined;
+      job.addRef();
+      return job.address;
+    },
+  };
 }
 
 /** Wraps handlers so each call is counted, and answers as a dead server's proxy once the service that made them has gone. */
