@@ -131,6 +131,8 @@ describe('notifications from the loopback service', () => {
     await job.resume();
     await recorder.waitFor('transferred');
     await h.service.settled();
+    // The receiver answered every call; what it forwarded reaches the main thread a moment later.
+    await recorder.waitFor('modification', 2);
     expect(recorder.count('modification')).toBeGreaterThan(1);
     expect(recorder.count('transferred')).toBe(1);
     await job.complete();
@@ -198,6 +200,8 @@ describe('documented delivery behaviours, injected', () => {
     await job.resume();
     await recorder.waitFor('transferred', 3);
     await h.service.settled();
+    // The receiver answered every call; what it forwarded reaches the main thread a moment later.
+    await recorder.waitFor('modification', 1);
     expect(recorder.count('transferred')).toBe(3);
     expect(recorder.kinds()[0]).toBe('transferred');
     expect(recorder.count('modification')).toBeGreaterThan(0);
