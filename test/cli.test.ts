@@ -4,9 +4,11 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EXIT, main } from '../src/cli/main.js';
+import type { ComRuntime } from '../src/com/runtime.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
+import { connect } from '../src/com/manager.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const loopbackCli = path.join(root, 'test', 'support', 'cli-loopback.ts');
@@ -28,7 +30,7 @@ describe('the rx-bits CLI as a child process', () => {
 
   test('on a pseudo-terminal, get draws a progress bar and saves the file', async () => {
     const file = `/tmp/rx-bits-cli-${process.pid}-tty.bin`;
-    const command = `${process.execPath} --import tsx ${loopbackCli} get '{server}/slow/t?size=100000&chunk=10000&delay=10' ${file}`;
+    const command = `${process.execPath} --import tsx ${loopbackCli} get '{gate:t}?size=100000&head=40000' ${file}`;
     const { code, stdout } = await run('script', ['-qec', command, '/dev/null']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/\r\[#{30}\] 100% 0\.1 MiB of 0\.1 MiB/);
@@ -53,6 +55,19 @@ describe('the rx-bits CLI as a child process', () => {
     expect(JSON.parse(json.stderr)).toMatchObject({ exitCode: 1, error: expect.stringMatching(/BG_E_HTTP_ERROR_404/) });
   });
 
+  test('a wrong command line exits 2 with a usage line on every system, before looking for BITS', async () => {
+    const bare = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), ...args]);
+    const unknown = await bare('frob');
+    expect(unknown.code).toBe(EXIT.usage);
+    expect(unknown.stderr).toBe("rx-bits: unknown command 'frob'; commands: get, list, watch, cancel, complete\nUsage: rx-bits <command> [options]  (rx-bits --help lists them)\n");
+    const missing = await bare('watch');
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toMatch(/^rx-bits: watch takes <id>; got none\nUsage: rx-bits watch <id> \[--backend <name>\] \[--json\]\n$/);
+    const option = await bare('list', '--frob');
+    expect(option.code).toBe(EXIT.usage);
+    expect(option.stderr).toMatch(/Unknown option '--frob'[\s\S]*Usage: rx-bits list \[--state/);
+  });
+
   test('usage errors exit 2; without BITS (not Windows, nothing injected) the CLI exits 4 and says why', async () => {
     expect((await cli('frobnicate')).code).toBe(EXIT.usage);
     expect((await cli('get', 'only-one-argument')).code).toBe(EXIT.usage);
@@ -74,6 +89,63 @@ describe('the rx-bits CLI as a child process', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(EXIT.interrupted);
     expect(stderr).toMatch(/interrupted; the job goes on in the service\. Pick it up with: rx-bits watch [0-9A-F-]{36}, then rx-bits complete [0-9A-F-]{36}/);
+  });
+});
+
+describe('the command line is checked before anything connects', () => {
+  const connects = { count: 0 };
+  const io = () => {
+    const stderr = new PassThrough();
+    let errors = '';
+    stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const runtime: ComRuntime = {
+      pathStyle: 'posix',
+      initialize: () => Promise.resolve(),
+      createInstance: () => {
+        connects.count++;
+        return Promise.reject(new Error('the CLI connected'));
+      },
+      freeTaskMemory: () => undefined,
+      disconnectObject: () => Promise.resolve(),
+    };
+    return { io: { stdout: new PassThrough(), stderr, interrupted: new Promise<void>(() => undefined), runtime }, err: () => errors };
+  };
+
+  test.each([
+    [['frob'], /unknown command 'frob'/],
+    [[], /no command given/],
+    [['get', 'https://example.com/x'], /get takes <url> <file>; got 'https:\/\/example\.com\/x'/],
+    [['list', 'extra'], /list takes no arguments; got 'extra'/],
+    [['cancel', 'a', 'b'], /cancel takes <id>; got 'a' 'b'/],
+    [['list', '--state', 'finished'], /--state: unknown state 'finished'; expected one of queued, connecting/],
+    [['list', '--state'], /Option '--state <value>' argument missing/],
+    [['watch', 'x', '--all-users'], /watch takes no option '--all-users'/],
+    [['complete', 'x', '--name-prefix', 'a'], /complete takes no option '--name-prefix'/],
+    [['list', '--backend', 'carrier-pigeon'], /--backend: unknown backend 'carrier-pigeon'/],
+    [['get', '--json'], /get takes <url> <file>/],
+  ])('%j is a usage error', async (argv, message) => {
+    const { io: streams, err } = io();
+    connects.count = 0;
+    expect(await main(argv, streams)).toBe(EXIT.usage);
+    expect(err()).toMatch(message);
+    expect(connects.count).toBe(0);
+  });
+
+  test('with --json a usage error is JSON too', async () => {
+    const { io: streams, err } = io();
+    expect(await main(['frob', '--json'], streams)).toBe(EXIT.usage);
+    expect(JSON.parse(err())).toEqual({ error: "unknown command 'frob'; commands: get, list, watch, cancel, complete", exitCode: EXIT.usage });
+  });
+
+  test('--help lists every command and option and exits 0', async () => {
+    const stdout = new PassThrough();
+    let text = '';
+    stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    expect(await main(['--help'], { ...io().io, stdout })).toBe(EXIT.ok);
+    for (const word of ['get <url> <file>', 'list', 'watch <id>', 'cancel <id>', 'complete <id>', '--state', '--name-prefix', '--all-users', '--backend', '--json']) {
+      expect(text).toContain(word);
+    }
+    expect(connects.count).toBe(0);
   });
 });
 
@@ -116,5 +188,55 @@ describe('list, watch, cancel, complete', () => {
     expect(missing.err()).toMatch(/BG_E_NOT_FOUND/);
     await whenHubsIdle();
     await Promise.all([job.release(), other.release()]);
+  });
+
+  test('list --state and --name-prefix show only the jobs asked for', async () => {
+    const a = await h.bits.createJob({ displayName: 'myapp: a' });
+    const b = await h.bits.createJob({ displayName: 'myapp: b', files: [{ url: h.server.url('/status/404'), localPath: h.local('b.bin') }] });
+    const c = await h.bits.createJob({ displayName: 'other: c' });
+    await b.resume();
+    await until(async () => (await b.getState()) === 'error');
+    const listed = async (...argv: string[]) => {
+      const list = capture();
+      expect(await main(['list', '--json', ...argv], list.io)).toBe(EXIT.ok);
+      return list.out().trim().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { name: string }).name).sort();
+    };
+    expect(await listed('--name-prefix', 'myapp: ')).toEqual(['myapp: a', 'myapp: b']);
+    expect(await listed('--state', 'error')).toEqual(['myapp: b']);
+    expect(await listed('--state', 'suspended,error')).toEqual(['myapp: a', 'myapp: b', 'other: c']);
+    expect(await listed('--state', 'suspended', '--state', 'transferred', '--name-prefix', 'other')).toEqual(['other: c']);
+    expect(await listed('--state', 'transferring')).toEqual([]);
+    for (const job of [a, b, c]) await job.cancel();
+    await Promise.all([a.release(), b.release(), c.release()]);
+  });
+
+  test("list shows only this user's jobs; --all-users needs an elevated process and then shows every owner", async () => {
+    const mine = await h.bits.createJob({ displayName: 'mine' });
+    const colleague = { user: 'S-1-5-21-1004336348-1177238915-682003330-1001', elevated: false };
+    const theirs = await connect({ runtime: h.service.process('colleague', colleague).runtime });
+    const their = await theirs.createJob({ displayName: 'theirs' });
+
+    const plain = capture();
+    expect(await main(['list'], plain.io)).toBe(EXIT.ok);
+    expect(plain.out()).toContain('mine');
+    expect(plain.out()).not.toContain('theirs');
+
+    const denied = capture();
+    expect(await main(['list', '--all-users'], denied.io)).toBe(EXIT.service);
+    expect(denied.err()).toMatch(/^rx-bits: --all-users needs an elevated process \(run it from an administrator prompt\); the service answered .*E_ACCESSDENIED \(0x80070005\)/);
+
+    const admin = { user: 'S-1-5-21-1004336348-1177238915-682003330-500', elevated: true };
+    const elevated = capture();
+    const adminRuntime = h.service.process('admin', admin).runtime;
+    expect(await main(['list', '--all-users', '--json'], { ...elevated.io, runtime: adminRuntime })).toBe(EXIT.ok);
+    const rows = elevated.out().trim().split('\n').map((line) => JSON.parse(line) as { name: string; owner: string });
+    expect(rows.map(({ name, owner }) => [name, owner]).sort()).toEqual([
+      ['mine', 'S-1-5-21-1004336348-1177238915-682003330-1000'],
+      ['theirs', colleague.user],
+    ]);
+    await their.cancel();
+    await mine.cancel();
+    await Promise.all([mine.release(), their.release()]);
+    await theirs.release();
   });
 });

@@ -1,14 +1,14 @@
-import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { lastValueFrom, takeWhile, tap, type Subscription } from 'rxjs';
 import { download, type DownloadSnapshot } from '../app/download.js';
-import { BACKENDS, type Backend } from '../com/backend.js';
+import { E_ACCESSDENIED } from '../com/hresult.js';
 import { ComError, InvalidArgumentError, NotSupportedByBackendError, RxBitsError, UnsupportedPlatformError } from '../com/errors.js';
 import { connect, type BitsManager } from '../com/manager.js';
 import type { ComRuntime } from '../com/runtime.js';
 import { progress$ } from '../observables/progress.js';
 import { state$ } from '../observables/state.js';
 import { BitsJobError } from '../operators/bits-job-error.js';
+import { helpText, parseCommandLine, UsageError, usageLine, type ListFilter } from './command-line.js';
 import { ProgressDisplay } from './progress-line.js';
 
 /** Exit codes a script can rely on. */
@@ -35,111 +35,108 @@ export interface CliIo {
   readonly runtime?: ComRuntime;
 }
 
-const USAGE = `Usage: rx-bits <command> [options]
-
-Commands:
-  get <url> <file>    download through BITS, with progress; Ctrl-C leaves the job running
-  list                the current user's jobs
-  watch <id>          follow a job's state and progress until it finishes
-  cancel <id>         cancel a job
-  complete <id>       complete a transferred job (its files appear at their names)
-
-Options:
-  --backend <name>    bits (default) or delivery-optimization
-  --json              machine output: one JSON object per line
-  --help              this text
-
-Exit codes: 0 done, 1 job failed, 2 usage, 3 service error, 4 no BITS here, 130 interrupted.
-`;
-
-class UsageError extends Error {}
-
 /** Runs the CLI; answers the exit code. Errors are printed, never thrown. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
-  let json = false;
+  // --json decides how even a usage error is reported, so it is looked for before parsing.
+  let json = argv.includes('--json');
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: { backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
-    });
-    json = values.json === true;
-    const [command, ...rest] = positionals;
-    if (values.help === true || command === undefined) {
-      io.stdout.write(USAGE);
-      return command === undefined && values.help !== true ? EXIT.usage : EXIT.ok;
+    const line = parseCommandLine(argv);
+    if (line.command === 'help') {
+      io.stdout.write(helpText());
+      return EXIT.ok;
     }
-    const backend = (values.backend ?? 'bits') as Backend;
-    if (!BACKENDS.includes(backend)) throw new UsageError(`unknown backend '${backend}'; expected ${BACKENDS.join(' or ')}`);
-    const args = (count: number, names: string) => {
-      if (rest.length !== count) throw new UsageError(`${command} takes ${names}`);
-      return rest as string[];
-    };
-    const bits = await connect({ backend, ...(io.runtime === undefined ? {} : { runtime: io.runtime }) });
+    json = line.json;
+    const bits = await connect({ backend: line.backend, ...(io.runtime === undefined ? {} : { runtime: io.runtime }) });
     try {
-      switch (command) {
-        case 'get': {
-          const [url, file] = args(2, '<url> <file>');
-          return await get(bits, url!, path.resolve(file!), json, io, out);
-        }
-        case 'list': {
-          args(0, 'no arguments');
-          for await (const job of bits.jobs()) {
-            const [name, state, progress] = await Promise.all([job.getDisplayName(), job.getState(), job.getProgress()]);
-            out(json ? JSON.stringify({ id: job.id, name, state, ...progress }) : `${job.id}  ${state.padEnd(14)} ${progress.bytesTransferred}/${progress.bytesTotal ?? '?'} bytes  ${name}`);
-            await job.release();
-          }
-          return EXIT.ok;
-        }
-        case 'watch': {
-          const [id] = args(1, '<id>');
-          const job = await bits.getJob(id!);
-          try {
-            const progress = progress$(job, { pollInterval: 250 }).subscribe((p) => {
-              if (!json) out(`${p.bytesTransferred}/${p.bytesTotal ?? '?'} bytes, ${p.filesTransferred}/${p.filesTotal} files`);
-            });
-            const final = await lastValueFrom(
-              state$(job, { pollInterval: 250 }).pipe(
-                tap((state) => out(json ? JSON.stringify({ id: job.id, state }) : state)),
-                takeWhile((state) => !['transferred', 'error', 'acknowledged', 'cancelled'].includes(state), true),
-              ),
-            );
-            progress.unsubscribe();
-            return final === 'error' ? EXIT.jobFailed : EXIT.ok;
-          } finally {
-            await job.release();
-          }
-        }
+      switch (line.command) {
+        case 'get':
+          return await get(bits, line.url, path.resolve(line.file), json, io, out);
+        case 'list':
+          return await list(bits, line.filter, json, out);
+        case 'watch':
+          return await watch(bits, line.id, json, out);
         case 'cancel':
         case 'complete': {
-          const [id] = args(1, '<id>');
-          const job = await bits.getJob(id!);
+          const job = await bits.getJob(line.id);
           try {
-            const result = command === 'cancel' ? await job.cancel() : await job.complete();
-            out(json ? JSON.stringify({ id: job.id, ...result }) : `${command === 'cancel' ? 'cancelled' : 'completed'} ${job.id} (${result.code})`);
+            const result = line.command === 'cancel' ? await job.cancel() : await job.complete();
+            out(json ? JSON.stringify({ id: job.id, ...result }) : `${line.command === 'cancel' ? 'cancelled' : 'completed'} ${job.id} (${result.code})`);
             return EXIT.ok;
           } finally {
             await job.release();
           }
         }
-        default:
-          throw new UsageError(`unknown command '${command}'`);
       }
     } finally {
       await bits.release();
     }
   } catch (error) {
     const [code, message] = classify(error);
-    io.stderr.write(json ? `${JSON.stringify({ error: message, exitCode: code })}\n` : `rx-bits: ${message}\n${code === EXIT.usage ? `\n${USAGE}` : ''}`);
+    const usage = error instanceof UsageError ? `${usageLine(error.command)}\n` : '';
+    io.stderr.write(json ? `${JSON.stringify({ error: message, exitCode: code })}\n` : `rx-bits: ${message}\n${usage}`);
     return code;
   }
 }
 
-function classify(error: unknown): [number, string] {
-  if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
-    return [EXIT.usage, error.message];
+async function list(bits: BitsManager, filter: ListFilter, json: boolean, out: (line: string) => void): Promise<number> {
+  const jobs = bits.jobs({ allUsers: filter.allUsers, ...(filter.namePrefix === undefined ? {} : { displayNamePrefix: filter.namePrefix }) });
+  try {
+    for await (const job of jobs) {
+      try {
+        const [name, state, progress, owner] = await Promise.all([
+          job.getDisplayName(),
+          job.getState(),
+          job.getProgress(),
+          filter.allUsers ? job.getOwner() : undefined,
+        ]);
+        if (filter.states !== undefined && !filter.states.has(state)) continue;
+        const ownerColumn = owner === undefined ? '' : `  ${owner}`;
+        out(
+          json
+            ? JSON.stringify({ id: job.id, name, state, ...(owner === undefined ? {} : { owner }), ...progress })
+            : `${job.id}  ${state.padEnd(14)} ${progress.bytesTransferred}/${progress.bytesTotal ?? '?'} bytes  ${name}${ownerColumn}`,
+        );
+      } finally {
+        await job.release();
+      }
+    }
+  } catch (error) {
+    if (filter.allUsers && error instanceof ComError && error.hresult === E_ACCESSDENIED) throw new AllUsersDeniedError(error);
+    throw error;
   }
+  return EXIT.ok;
+}
+
+/** `--all-users` from a process that is not elevated: BITS lists every user's jobs to administrators only. */
+class AllUsersDeniedError extends RxBitsError {
+  override readonly name = 'AllUsersDeniedError';
+  constructor(cause: ComError) {
+    super(`--all-users needs an elevated process (run it from an administrator prompt); the service answered ${cause.message}`, { cause });
+  }
+}
+
+async function watch(bits: BitsManager, id: string, json: boolean, out: (line: string) => void): Promise<number> {
+  const job = await bits.getJob(id);
+  try {
+    const progress = progress$(job, { pollInterval: 250 }).subscribe((p) => {
+      if (!json) out(`${p.bytesTransferred}/${p.bytesTotal ?? '?'} bytes, ${p.filesTransferred}/${p.filesTotal} files`);
+    });
+    const final = await lastValueFrom(
+      state$(job, { pollInterval: 250 }).pipe(
+        tap((state) => out(json ? JSON.stringify({ id: job.id, state }) : state)),
+        takeWhile((state) => !['transferred', 'error', 'acknowledged', 'cancelled'].includes(state), true),
+      ),
+    );
+    progress.unsubscribe();
+    return final === 'error' ? EXIT.jobFailed : EXIT.ok;
+  } finally {
+    await job.release();
+  }
+}
+
+function classify(error: unknown): [number, string] {
+  if (error instanceof UsageError) return [EXIT.usage, error.message];
   if (error instanceof InvalidArgumentError) return [EXIT.usage, error.message];
   if (error instanceof BitsJobError) return [EXIT.jobFailed, error.message];
   if (error instanceof UnsupportedPlatformError || error instanceof NotSupportedByBackendError) return [EXIT.unsupported, error.message];

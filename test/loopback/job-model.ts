@@ -137,7 +137,6 @@ export class JobModel {
   headers = '';
   /** IBackgroundCopyJobHttpOptions::SetSecurityFlags; accepted and kept, not acted on. */
   securityFlags = 0;
-  readonly owner = 'S-1-5-21-1004336348-1177238915-682003330-1000';
   #abort: AbortController | undefined;
   #lastProgress = Date.now();
   /** The running transfer loop, for tests that wait for the job to settle. */
@@ -147,6 +146,8 @@ export class JobModel {
     readonly id: Guid,
     public displayName: string,
     readonly type: number,
+    /** The SID of the user whose process created the job (GetOwner). */
+    readonly owner: string,
     private readonly events: JobEvents,
     private readonly options: JobModelOptions,
   ) {}

@@ -1,7 +1,8 @@
 import koffi from 'koffi';
 import type { ComObject } from '../../src/com/com-object.js';
 import { encodeGuid } from '../../src/com/guid.js';
-import { BG_E_NOT_FOUND, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../src/com/hresult.js';
+import { BG_JOB_ENUM_ALL_USERS } from '../../src/com/enums.js';
+import { BG_E_NOT_FOUND, E_ACCESSDENIED, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyManager } from '../../src/com/interfaces.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import { createJobEnumerator } from './enumerators.js';
@@ -19,7 +20,7 @@ export function createManager(core: ServiceCore, process: ClientProcess, flavor:
     methods: counted(core, IBackgroundCopyManager, {
       CreateJob: (name: string | null, type: number, idOut: Pointer | null, jobOut: Pointer | null) => {
         if (name === null || missing(idOut, jobOut) || type < 0 || type > 2 || (dosvc && type !== 0)) return E_INVALIDARG;
-        const entry = core.createJob(name, type, flavor);
+        const entry = core.createJob(name, type, flavor, process.identity.user);
         koffi.encode(idOut, 'uint8_t[16]', [...encodeGuid(entry.model.id)]);
         writePointer(jobOut!, process.jobObject(entry).address);
         return S_OK;
@@ -31,10 +32,16 @@ export function createManager(core: ServiceCore, process: ClientProcess, flavor:
         writePointer(jobOut!, process.jobObject(entry).address);
         return S_OK;
       },
-      EnumJobs: (_flags: number, out: Pointer | null) => {
+      EnumJobs: (flags: number, out: Pointer | null) => {
         if (dosvc) return E_NOTIMPL;
         if (missing(out)) return E_INVALIDARG;
-        const objects = [...core.jobs.values()].filter((entry) => entry.flavor === flavor).map((entry) => process.jobObject(entry));
+        // Flag 0: the caller's own jobs. BG_JOB_ENUM_ALL_USERS: "The user must be an administrator to
+        // use this flag", else E_ACCESSDENIED (IBackgroundCopyManager::EnumJobs reference).
+        const allUsers = (flags & BG_JOB_ENUM_ALL_USERS) !== 0;
+        if (allUsers && !process.identity.elevated) return E_ACCESSDENIED;
+        const objects = [...core.jobs.values()]
+          .filter((entry) => entry.flavor === flavor && (allUsers || entry.model.owner === process.identity.user))
+          .map((entry) => process.jobObject(entry));
         writePointer(out!, createJobEnumerator(core, objects, 0).address);
         return S_OK;
       },

@@ -13,6 +13,17 @@ import type { NotifyTarget } from './notifier.js';
 import type { Flavor, JobEntry, ServiceCore } from './shared.js';
 import { TaskMemory } from './task-memory.js';
 
+/** Who a client process runs as: BITS lists and hands out jobs by their owner. */
+export interface ProcessIdentity {
+  /** The user's SID; jobs the process creates belong to this user. */
+  readonly user: string;
+  /** An administrator's elevated token: may list every user's jobs (BG_JOB_ENUM_ALL_USERS). */
+  readonly elevated: boolean;
+}
+
+/** An ordinary user at a desktop, not elevated: what an app runs as. */
+export const DEFAULT_IDENTITY: ProcessIdentity = { user: 'S-1-5-21-1004336348-1177238915-682003330-1000', elevated: false };
+
 /**
  * One client process of the service. Like a real client, it has its own COM runtime and task
  * allocator, and its own object (a proxy, on Windows) for each job it reaches, whichever process
@@ -37,6 +48,7 @@ export class ClientProcess {
   constructor(
     readonly name: string,
     private readonly core: ServiceCore,
+    readonly identity: ProcessIdentity = DEFAULT_IDENTITY,
   ) {
     this.runtime = {
       pathStyle: 'posix',

@@ -9,7 +9,7 @@ import { createFileObject } from './file.js';
 import { JobModel, State, type Faults, type FileModel, type JobEvents } from './job-model.js';
 import { Notifier, type NotifyTarget } from './notifier.js';
 import { DEFAULTS, type LoopbackOptions } from './options.js';
-import { ClientProcess } from './process.js';
+import { ClientProcess, type ProcessIdentity } from './process.js';
 import { handlerErrors, type Flavor, type JobEntry, type LiveKind, type ServiceCore } from './shared.js';
 import type { TaskMemory } from './task-memory.js';
 
@@ -61,7 +61,7 @@ export class LoopbackService {
         }
       },
       jobs: this.#jobs,
-      createJob: (name, type, flavor) => this.#createJob(name, type, flavor),
+      createJob: (name, type, flavor, owner) => this.#createJob(name, type, flavor, owner),
       setTarget: (entry, target) => this.#setTarget(entry, target),
       registered: (entry) => {
         // BITS delivers a terminal notification at least once, even to a callback registered after the event.
@@ -91,14 +91,18 @@ export class LoopbackService {
   }
 
   /**
-   * A client process of the service, created on first use (`A` is {@link runtime}'s). Each has its
-   * own runtime, task allocator and job objects; jobs, their notify interface (last writer wins)
-   * and everything else of the service are shared.
+   * A client process of the service, created on first use (`A` is {@link runtime}'s), running as
+   * `identity` (an ordinary user, not elevated, unless given). Each has its own runtime, task
+   * allocator and job objects; jobs, their notify interface (last writer wins) and everything else
+   * of the service are shared, but EnumJobs lists the caller's own jobs only.
    */
-  process(name: string): ClientProcess {
+  process(name: string, identity?: ProcessIdentity): ClientProcess {
     let process = this.#processes.get(name);
+    if (process !== undefined && identity !== undefined && process.identity !== identity) {
+      throw new Error(`loopback process ${name} already runs as ${process.identity.user}`);
+    }
     if (process === undefined) {
-      process = new ClientProcess(name, this.#core);
+      process = new ClientProcess(name, this.#core, identity);
       this.#processes.set(name, process);
     }
     return process;
@@ -218,7 +222,7 @@ export class LoopbackService {
     this.callLog.push(key);
   }
 
-  #createJob(displayName: string, type: number, flavor: Flavor): JobEntry {
+  #createJob(displayName: string, type: number, flavor: Flavor, owner: string): JobEntry {
     const events: JobEvents = {
       modification: () => this.#notify(entry, 'modification'),
       fileTransferred: (_model, file) => this.#notify(entry, 'fileTransferred', file),
@@ -229,7 +233,7 @@ export class LoopbackService {
         if (this.#jobs.get(entry.model.id) === entry && !this.options.listsFinishedJobs) this.#jobs.delete(entry.model.id);
       },
     };
-    const model = new JobModel(parseGuid(randomUUID()), displayName, type, events, {
+    const model = new JobModel(parseGuid(randomUUID()), displayName, type, owner, events, {
       secondMs: this.options.secondMs,
       faults: this.faults,
       keepsPartlyCompletedJobs: this.options.keepsPartlyCompletedJobs,

@@ -57,7 +57,7 @@ export interface ServiceCore {
   disconnect(process: ClientProcess, address: Pointer): void;
   /** Jobs in the queue (with `listsFinishedJobs`, finished ones too), by id. */
   readonly jobs: ReadonlyMap<Guid, JobEntry>;
-  createJob(displayName: string, type: number, flavor: Flavor): JobEntry;
+  createJob(displayName: string, type: number, flavor: Flavor, owner: string): JobEntry;
   /** Replaces the job's registered callback, releasing the previous one. */
   setTarget(entry: JobEntry, target: NotifyTarget | undefined): void;
   /** Registration of a callback made the job's terminal state known to it (BITS replays it). */

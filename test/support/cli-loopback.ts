@@ -8,8 +8,18 @@ import { startTestServer } from './http-server.js';
 
 const service = new LoopbackService();
 const server = await startTestServer();
+// `{gate:name}` in an argument is /gate/name on the server, opened once the CLI has drawn a partial
+// progress bar: a test sees the bar move whatever the machine's speed.
+const gated = process.argv.slice(2).flatMap((arg) => [...arg.matchAll(/\{gate:(\w+)\}/g)].map((match) => match[1]!));
+if (gated.length > 0) {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    if (/\[#*\.+\] +\d+%/.test(chunk.toString())) for (const name of gated) server.open(name);
+    return write(chunk, ...rest);
+  }) as typeof process.stdout.write;
+}
 const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-const args = process.argv.slice(2).map((arg) => arg.replace('{server}', server.origin));
+const args = process.argv.slice(2).map((arg) => arg.replace('{server}', server.origin).replace(/\{gate:(\w+)\}/g, `${server.origin}/gate/$1`));
 const code = await main(args, { stdout: process.stdout, stderr: process.stderr, interrupted, runtime: service.runtime });
 await service.close();
 await server.close();

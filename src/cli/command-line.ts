@@ -1,0 +1,166 @@
+import { parseArgs } from 'node:util';
+import { BACKENDS, type Backend } from '../com/backend.js';
+import { JOB_STATES, type JobState } from '../com/enums.js';
+
+/**
+ * The command line, read completely before anything connects: an unknown command or option, a
+ * missing argument or a bad value is a usage error (exit 2) on every system, never a "no BITS here".
+ */
+
+/** The options a command may take besides the global ones (--backend, --json, --help). */
+type CommandOption = 'state' | 'name-prefix' | 'all-users';
+
+interface CommandSpec {
+  readonly args: readonly string[];
+  readonly options: readonly CommandOption[];
+  readonly summary: string;
+}
+
+/** Every command: its arguments, its own options and what it does. The usage text is made from this. */
+const COMMANDS = {
+  get: { args: ['url', 'file'], options: [], summary: 'download through BITS, with progress; Ctrl-C leaves the job running' },
+  list: { args: [], options: ['state', 'name-prefix', 'all-users'], summary: "the current user's jobs" },
+  watch: { args: ['id'], options: [], summary: "follow a job's state and progress until it finishes" },
+  cancel: { args: ['id'], options: [], summary: 'cancel a job' },
+  complete: { args: ['id'], options: [], summary: 'complete a transferred job (its files appear at their names)' },
+} as const satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof COMMANDS;
+
+const OPTION_USAGE: Record<CommandOption, string> = {
+  state: '--state <state>[,<state>...]',
+  'name-prefix': '--name-prefix <prefix>',
+  'all-users': '--all-users',
+};
+
+const OPTION_HELP: Record<CommandOption, string> = {
+  state: `list: only jobs in these states (${JOB_STATES.join(', ')})`,
+  'name-prefix': 'list: only jobs whose display name starts with this',
+  'all-users': "list: every user's jobs (needs an elevated, administrator process)",
+};
+
+export interface ListFilter {
+  readonly states?: ReadonlySet<JobState>;
+  readonly namePrefix?: string;
+  readonly allUsers: boolean;
+}
+
+/** A command line that is known to be well formed. */
+export type CommandLine =
+  | { readonly command: 'help' }
+  | { readonly command: 'get'; readonly url: string; readonly file: string; readonly backend: Backend; readonly json: boolean }
+  | { readonly command: 'list'; readonly filter: ListFilter; readonly backend: Backend; readonly json: boolean }
+  | { readonly command: 'watch' | 'cancel' | 'complete'; readonly id: string; readonly backend: Backend; readonly json: boolean };
+
+/** The command line is wrong: exit 2 with the message and the usage line of `command` (or of the CLI). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super(message);
+  }
+}
+
+function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** One line: how `command` is called. */
+export function usageLine(command?: CommandName): string {
+  if (command === undefined) return 'Usage: rx-bits <command> [options]  (rx-bits --help lists them)';
+  const spec: CommandSpec = COMMANDS[command];
+  const parts = [...spec.args.map((arg) => `<${arg}>`), ...spec.options.map((option) => `[${OPTION_USAGE[option]}]`)];
+  return `Usage: rx-bits ${command} ${[...parts, '[--backend <name>]', '[--json]'].join(' ')}`;
+}
+
+export function helpText(): string {
+  const commands = Object.entries(COMMANDS).map(([name, spec]: [string, CommandSpec]) => {
+    const call = [name, ...spec.args.map((arg) => `<${arg}>`)].join(' ');
+    return `  ${call.padEnd(20)}${spec.summary}`;
+  });
+  const options = [
+    ...(Object.keys(OPTION_USAGE) as CommandOption[]).map((option) => `  ${OPTION_USAGE[option].padEnd(30)}${OPTION_HELP[option]}`),
+    `  ${'--backend <name>'.padEnd(30)}${BACKENDS.join(' (default) or ')}`,
+    `  ${'--json'.padEnd(30)}machine output: one JSON object per line`,
+    `  ${'--help'.padEnd(30)}this text`,
+  ];
+  return [
+    'Usage: rx-bits <command> [options]',
+    '',
+    'Commands:',
+    ...commands,
+    '',
+    'Options:',
+    ...options,
+    '',
+    'Exit codes: 0 done, 1 job failed, 2 usage, 3 service error, 4 no BITS here, 130 interrupted.',
+    '',
+  ].join('\n');
+}
+
+/** Reads argv; throws {@link UsageError} for anything that is not a well-formed command line. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      tokens: true,
+      options: {
+        backend: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+        state: { type: 'string', multiple: true },
+        'name-prefix': { type: 'string' },
+        'all-users': { type: 'boolean' },
+      },
+    });
+  } catch (error) {
+    // node:util's messages name the option ("Unknown option '--frob'", "Option '--state <value>' argument missing").
+    const command = argv.find((arg) => !arg.startsWith('-'));
+    throw new UsageError(error instanceof Error ? error.message : String(error), command !== undefined && isCommand(command) ? command : undefined);
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.help === true) return { command: 'help' };
+  const [name, ...rest] = positionals;
+  if (name === undefined) throw new UsageError('no command given');
+  if (!isCommand(name)) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+  const spec: CommandSpec = COMMANDS[name];
+  for (const token of tokens) {
+    if (token.kind !== 'option' || ['backend', 'json', 'help'].includes(token.name)) continue;
+    if (!(spec.options as readonly string[]).includes(token.name)) throw new UsageError(`${name} takes no option '${token.rawName}'`, name);
+  }
+  if (rest.length !== spec.args.length) {
+    const expected = spec.args.length === 0 ? 'no arguments' : spec.args.map((arg) => `<${arg}>`).join(' ');
+    throw new UsageError(`${name} takes ${expected}; got ${rest.length === 0 ? 'none' : rest.map((arg) => `'${arg}'`).join(' ')}`, name);
+  }
+  const backend = values.backend ?? 'bits';
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend: unknown backend '${backend}'; expected ${BACKENDS.join(' or ')}`, name);
+  }
+  const common = { backend: backend as Backend, json: values.json === true };
+  switch (name) {
+    case 'get':
+      return { command: name, url: rest[0]!, file: rest[1]!, ...common };
+    case 'list':
+      return { command: name, filter: listFilter(values.state, values['name-prefix'], values['all-users'] === true), ...common };
+    default:
+      return { command: name, id: rest[0]!, ...common };
+  }
+}
+
+function listFilter(states: readonly string[] | undefined, namePrefix: string | undefined, allUsers: boolean): ListFilter {
+  const wanted = states?.flatMap((value) => value.split(',')).map((state) => state.trim());
+  for (const state of wanted ?? []) {
+    if (!(JOB_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`--state: unknown state '${state}'; expected one of ${JOB_STATES.join(', ')}`, 'list');
+    }
+  }
+  return {
+    allUsers,
+    ...(wanted === undefined ? {} : { states: new Set(wanted as JobState[]) }),
+    ...(namePrefix === undefined ? {} : { namePrefix }),
+  };
+}
