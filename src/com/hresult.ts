@@ -36,6 +36,8 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The operation timed out.' }],
   [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server name or address could not be resolved.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
+  [0x80072efe, { name: 'WININET_E_CONNECTION_ABORTED', message: 'The connection with the server was terminated abnormally.' }],
+  [0x80072eff, { name: 'WININET_E_CONNECTION_RESET', message: 'The connection with the server was reset.' }],
   [0x800706ba, { name: 'RPC_S_SERVER_UNAVAILABLE', message: 'The RPC server is unavailable.' }],
   [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
   [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
