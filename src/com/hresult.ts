@@ -33,15 +33,24 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x8007000e, { name: 'E_OUTOFMEMORY', message: 'Not enough memory resources are available.' }],
   [0x80070057, { name: 'E_INVALIDARG', message: 'The parameter is incorrect.' }],
   [0x80070070, { name: 'ERROR_DISK_FULL', message: 'There is not enough space on the disk.' }],
+  [0x80070422, { name: 'ERROR_SERVICE_DISABLED', message: 'The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.' }],
+  [0x80070424, { name: 'ERROR_SERVICE_DOES_NOT_EXIST', message: 'The specified service does not exist as an installed service.' }],
+  [0x800704dd, { name: 'ERROR_NOT_LOGGED_ON', message: 'The operation being requested was not performed because the user has not logged on to the network.' }],
+  [0x800706ba, { name: 'RPC_S_SERVER_UNAVAILABLE', message: 'The RPC server is unavailable.' }],
+  [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
+  [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
+  [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
   [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The operation timed out.' }],
   [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server name or address could not be resolved.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
   [0x80072efe, { name: 'WININET_E_CONNECTION_ABORTED', message: 'The connection with the server was terminated abnormally.' }],
   [0x80072eff, { name: 'WININET_E_CONNECTION_RESET', message: 'The connection with the server was reset.' }],
-  [0x800706ba, { name: 'RPC_S_SERVER_UNAVAILABLE', message: 'The RPC server is unavailable.' }],
-  [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
-  [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
-  [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
+  [0x80072f05, { name: 'WINHTTP_E_SECURE_CERT_DATE_INVALID', message: "The server's certificate has expired or is not yet valid." }],
+  [0x80072f06, { name: 'WINHTTP_E_SECURE_CERT_CN_INVALID', message: "The server's certificate was issued for another host name." }],
+  [0x80072f0d, { name: 'WINHTTP_E_SECURE_INVALID_CA', message: "The server's certificate does not chain to a trusted root." }],
+  [0x80072f78, { name: 'WINHTTP_E_INVALID_SERVER_RESPONSE', message: 'The server returned an invalid or unrecognized response.' }],
+  [0x80072f8f, { name: 'WINHTTP_E_SECURE_FAILURE', message: 'A security error occurred while talking to the server.' }],
+  [0x80080005, { name: 'CO_E_SERVER_EXEC_FAILURE', message: 'Server execution failed.' }],
   [0x80200001, { name: 'BG_E_NOT_FOUND', message: 'The requested job was not found.' }],
   [0x80200002, { name: 'BG_E_INVALID_STATE', message: 'The requested action is not allowed in the current job state.' }],
   [0x80200003, { name: 'BG_E_EMPTY', message: 'There are no files attached to this job.' }],
@@ -160,6 +169,17 @@ export const REGDB_E_CLASSNOTREG = 0x80040154;
 export const ERROR_FILE_NOT_FOUND = 0x80070002;
 export const ERROR_PATH_NOT_FOUND = 0x80070003;
 export const WININET_E_CANNOT_CONNECT = 0x80072efd;
+export const WININET_E_TIMEOUT = 0x80072ee2;
+export const WININET_E_NAME_NOT_RESOLVED = 0x80072ee7;
+export const WININET_E_CONNECTION_ABORTED = 0x80072efe;
+export const WININET_E_CONNECTION_RESET = 0x80072eff;
+export const WINHTTP_E_SECURE_CERT_DATE_INVALID = 0x80072f05;
+export const WINHTTP_E_SECURE_CERT_CN_INVALID = 0x80072f06;
+export const WINHTTP_E_SECURE_INVALID_CA = 0x80072f0d;
+export const WINHTTP_E_INVALID_SERVER_RESPONSE = 0x80072f78;
+export const WINHTTP_E_SECURE_FAILURE = 0x80072f8f;
+export const ERROR_DISK_FULL = 0x80070070;
+export const BG_E_INSUFFICIENT_RANGE_SUPPORT = 0x80200013;
 export const BG_S_PARTIAL_COMPLETE = 0x00200017;
 export const BG_S_UNABLE_TO_DELETE_FILES = 0x0020001a;
 export const BG_E_NOT_FOUND = 0x80200001;
@@ -167,5 +187,6 @@ export const BG_E_INVALID_STATE = 0x80200002;
 export const DO_E_INVALID_STATE = 0x80d02013;
 export const DO_E_JOB_NOT_FOUND = 0x80d02003;
 export const BG_E_EMPTY = 0x80200003;
+export const BG_E_FILE_NOT_AVAILABLE = 0x80200004;
 export const BG_E_ERROR_INFORMATION_UNAVAILABLE = 0x8020000f;
 export const BG_E_NETWORK_DISCONNECTED = 0x80200010;

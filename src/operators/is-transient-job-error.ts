@@ -8,6 +8,8 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'WININET_E_NAME_NOT_RESOLVED',
   'WININET_E_CONNECTION_ABORTED',
   'WININET_E_CONNECTION_RESET',
+  // A garbled answer (a proxy or server having a bad moment): BITS retries it too.
+  'WINHTTP_E_INVALID_SERVER_RESPONSE',
   'BG_E_MAXDOWNLOAD_TIMEOUT',
   'DO_E_DOWNLOAD_NO_PROGRESS',
 ]);
