@@ -2,9 +2,10 @@
  * `npm run demo`: the main job, end to end, as an app would write it with `download()`: live
  * progress (the CLI's progress line), a failure that is retried, and the file's hash once in place.
  *
- * On Windows it goes through the real BITS service (`npm run demo -- <url> <file>`). Elsewhere there
- * is no BITS, so it says so and uses rx-bits' loopback BITS service (the one the tests use, in this
- * process) with a file served from 127.0.0.1 that fails once with HTTP 503.
+ * On Windows it goes through the real BITS service (`npm run demo -- <url> <file>`). Elsewhere it runs
+ * rx-bits' portable engine, as connect() chooses there, on a file served from 127.0.0.1 (there is no
+ * network here) that fails once with HTTP 503. Its state folder is a temporary one, so the demo
+ * leaves nothing in the user's.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -13,7 +14,6 @@ import path from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { ProgressDisplay } from '../src/cli/progress-line.js';
 import { connect, download, type BitsManager } from '../src/index.js';
-import { LoopbackService } from '../test/loopback/service.js';
 import { startTestServer } from '../test/support/http-server.js';
 
 let bits: BitsManager;
@@ -27,18 +27,15 @@ if (process.platform === 'win32') {
   localPath = path.resolve(process.argv[3] ?? path.join(tmpdir(), 'rx-bits-demo.download'));
   console.log(`Downloading ${url} through Windows BITS.`);
 } else {
-  console.log("BITS is a Windows service. On this machine the demo runs against rx-bits' loopback BITS service:");
-  console.log('a simulated service in this process, behind the same native COM vtables, with a file server on 127.0.0.1.');
-  const service = new LoopbackService();
+  const folder = await mkdtemp(path.join(tmpdir(), 'rx-bits-demo-'));
   const server = await startTestServer();
-  bits = await connect({ runtime: service.runtime });
+  bits = await connect({ stateDir: path.join(folder, 'state') });
+  console.log(`Downloading through rx-bits' ${bits.backend} engine (${bits.choice.reason}),`);
+  console.log('from a file server on 127.0.0.1 that fails once with HTTP 503.');
   // Fails once with 503, then serves 4 MiB slowly enough to watch.
   url = server.url(`/flaky/demo?fail=1&status=503&size=${4 * 1024 * 1024}&chunk=65536&delay=40`);
-  localPath = path.join(await mkdtemp(path.join(tmpdir(), 'rx-bits-demo-')), 'demo.bin');
-  cleanup = async () => {
-    await service.close();
-    await server.close();
-  };
+  localPath = path.join(folder, 'demo.bin');
+  cleanup = () => server.close();
 }
 
 const display = new ProgressDisplay(process.stdout, process.stdout.isTTY === true);

@@ -195,9 +195,10 @@ describe('download() checks every argument on subscribe, before anything connect
 });
 
 describe('platform', () => {
-  test('without Windows and without an injected runtime, connecting is an UnsupportedPlatformError', async () => {
+  test('without Windows and without an injected runtime, naming BITS or Delivery Optimization is an UnsupportedPlatformError', async () => {
     expect(() => defaultRuntime()).toThrow(UnsupportedPlatformError);
-    await expect(connect()).rejects.toThrow(/Windows services; this process runs on 'linux'/);
-    await expect(lastValueFrom(download(url, '/tmp/a.bin'))).rejects.toBeInstanceOf(UnsupportedPlatformError);
+    await expect(connect({ backend: 'bits' })).rejects.toThrow(/Windows services; this process runs on 'linux'/);
+    await expect(connect({ backend: 'delivery-optimization' })).rejects.toBeInstanceOf(UnsupportedPlatformError);
+    await expect(lastValueFrom(download(url, '/tmp/a.bin', { backend: 'bits' }))).rejects.toBeInstanceOf(UnsupportedPlatformError);
   });
 });

@@ -1,12 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EXIT, main } from '../src/cli/main.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
-import { content } from './support/http-server.js';
+import { content, startTestServer } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
 import { connect } from '../src/com/manager.js';
 
@@ -62,20 +63,41 @@ describe('the rx-bits CLI as a child process', () => {
     expect(unknown.stderr).toBe("rx-bits: unknown command 'frob'; commands: get, list, watch, cancel, complete\nUsage: rx-bits <command> [options]  (rx-bits --help lists them)\n");
     const missing = await bare('watch');
     expect(missing.code).toBe(EXIT.usage);
-    expect(missing.stderr).toMatch(/^rx-bits: watch takes <id>; got none\nUsage: rx-bits watch <id> \[--backend <name>\] \[--json\]\n$/);
+    expect(missing.stderr).toMatch(/^rx-bits: watch takes <id>; got none\nUsage: rx-bits watch <id> \[--backend <name>\] \[--state-dir <dir>\] \[--json\]\n$/);
     const option = await bare('list', '--frob');
     expect(option.code).toBe(EXIT.usage);
     expect(option.stderr).toMatch(/Unknown option '--frob'[\s\S]*Usage: rx-bits list \[--state/);
   });
 
-  test('usage errors exit 2; without BITS (not Windows, nothing injected) the CLI exits 4 and says why', async () => {
+  test('usage errors exit 2; asked for BITS where there is none (not Windows, nothing injected) the CLI exits 4 and says why', async () => {
     expect((await cli('frobnicate')).code).toBe(EXIT.usage);
     expect((await cli('get', 'only-one-argument')).code).toBe(EXIT.usage);
     expect((await cli('list', '--backend', 'carrier-pigeon')).code).toBe(EXIT.usage);
     expect((await cli('get', 'ftp://example.com/x', '/tmp/x')).stderr).toMatch(/files\[0\]\.url: scheme 'ftp' is not supported/);
-    const bare = await run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), 'list']);
+    const bare = await run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), 'list', '--backend', 'bits']);
     expect(bare.code).toBe(EXIT.unsupported);
     expect(bare.stderr).toMatch(/Windows services; this process runs on 'linux'/);
+  });
+
+  test('on Linux, get and list run the portable engine: a real download, and the job listed until completed', async () => {
+    const server = await startTestServer();
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'rx-bits-cli-state-'));
+    try {
+      const bare = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), ...args, '--state-dir', stateDir]);
+      const file = path.join(stateDir, 'got.bin');
+      const got = await bare('get', server.url('/files/cli?size=70000'), file);
+      expect(got.stderr).toBe('');
+      expect(got.code).toBe(EXIT.ok);
+      expect(got.stdout).toContain(`saved ${file}`);
+      expect(await readFile(file)).toEqual(content(70000));
+      // get completed its job: nothing is left to list.
+      const listed = await bare('list', '--json');
+      expect(listed.code).toBe(EXIT.ok);
+      expect(listed.stdout).toBe('');
+    } finally {
+      await server.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 
   test('Ctrl-C leaves the job in the service and says how to pick it up', async () => {

@@ -42,8 +42,11 @@ export interface DownloadSnapshot {
 export interface DownloadOptions {
   /** A manager to use; otherwise one is connected for the job (and released once the job is made). */
   readonly manager?: BitsManager;
+  /** As connect()'s: omitted, BITS on Windows (the portable engine when BITS refuses), the portable engine elsewhere. */
   readonly backend?: Backend;
   readonly runtime?: ComRuntime;
+  /** The portable engine's state directory (connect()'s `stateDir`). */
+  readonly stateDir?: string;
   /** Prefix of the job's display name, `<appName>: <file>`, by which `resumePending` finds it. Default `rx-bits`. */
   readonly appName?: string;
   readonly priority?: JobPriority;
@@ -184,19 +187,37 @@ export function download(
   });
 }
 
-/** Options as checked by {@link checkDownload}: with the runtime and backend the job is made with. */
-type CheckedOptions = DownloadOptions & { readonly runtime: ComRuntime; readonly backend: Backend };
+/**
+ * Options as checked by {@link checkDownload}, and what the files are checked against: the backend
+ * the job will most likely be made on and its path style. `options.backend` itself is left as given,
+ * so that connect() still chooses (and falls back) when none was named.
+ */
+interface CheckedOptions {
+  readonly options: DownloadOptions;
+  readonly backend: Backend;
+  readonly pathStyle: ComRuntime['pathStyle'];
+}
 
 /** download()'s arguments, every one checked: the files as the backend and its path style take them, and the options. */
-function checkDownload(source: unknown, destinationOrOptions: unknown, maybeOptions: unknown): { files: FileSpec[]; options: CheckedOptions } {
+function checkDownload(source: unknown, destinationOrOptions: unknown, maybeOptions: unknown): { files: FileSpec[]; options: DownloadOptions } {
   const single = typeof source === 'string';
-  const options = checkOptions(single ? maybeOptions : destinationOrOptions);
-  const { pathStyle } = options.runtime;
+  const { options, backend, pathStyle } = checkOptions(single ? maybeOptions : destinationOrOptions);
   const files = single
-    ? [checkFileSpec({ url: source, localPath: destinationOrOptions }, 'files[0]', pathStyle, options.backend)]
-    : checkFiles(source, 'files', pathStyle, options.backend);
+    ? [checkFileSpec({ url: source, localPath: destinationOrOptions }, 'files[0]', pathStyle, backend)]
+    : checkFiles(source, 'files', pathStyle, backend);
   if (files.length === 0) throw new InvalidArgumentError('files', 'expected one file or a non-empty list');
   return { files, options };
+}
+
+/** The backend connect() would take without asking the service, and how its paths look. */
+function expectedBackend(options: DownloadOptions): Omit<CheckedOptions, 'options'> {
+  const { manager } = options;
+  if (manager !== undefined) return { backend: manager.backend, pathStyle: manager.runtime.pathStyle };
+  const local = process.platform === 'win32' ? 'win32' : 'posix';
+  if (options.backend === 'portable' && options.runtime === undefined) return { backend: 'portable', pathStyle: local };
+  if (options.backend === undefined && options.runtime === undefined && process.platform !== 'win32') return { backend: 'portable', pathStyle: local };
+  // Looking up the default runtime (ole32) starts nothing; on another platform it says so here.
+  return { backend: options.backend ?? 'bits', pathStyle: (options.runtime ?? defaultRuntime()).pathStyle };
 }
 
 /**
@@ -211,11 +232,10 @@ function checkOptions(value: unknown): CheckedOptions {
   const { manager } = options;
   if (manager !== undefined && !(manager instanceof BitsManager)) throw new InvalidArgumentError('manager', 'expected a BitsManager (from connect())');
   if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
-    throw new InvalidArgumentError('backend', `unknown backend '${String(options.backend)}'; expected ${BACKENDS.join(' or ')}`);
+    throw new InvalidArgumentError('backend', `unknown backend '${String(options.backend)}'; expected one of ${BACKENDS.join(', ')}`);
   }
-  const backend = manager?.backend ?? options.backend ?? 'bits';
-  // Looking up the default runtime (ole32) starts nothing; on another platform it says so here.
-  const runtime = manager?.runtime ?? options.runtime ?? defaultRuntime();
+  if (options.stateDir !== undefined) checkString(options.stateDir, 'stateDir', { maxLength: 4096 });
+  const { backend, pathStyle } = expectedBackend(options);
   if (options.appName !== undefined) checkString(options.appName, 'appName', { maxLength: MAX_DISPLAY_NAME - jobPrefix('').length });
   if (options.priority !== undefined) checkPriority(options.priority, 'priority');
   if (options.headers !== undefined) {
@@ -230,7 +250,7 @@ function checkOptions(value: unknown): CheckedOptions {
     if (typeof retry !== 'object' || retry === null) throw new InvalidArgumentError('retry', 'expected an object of retry options');
     renamed((field) => `retry.${field}`, () => retryOnJobError(NO_JOB, retry));
   }
-  return { ...options, backend, runtime };
+  return { options, backend, pathStyle };
 }
 
 /** Runs a check written for another API, naming the field as download()'s options do. */
@@ -242,7 +262,7 @@ function renamed(name: (field: string) => string, check: () => unknown): void {
   }
 }
 
-async function createJob(files: readonly FileSpec[], options: CheckedOptions): Promise<BitsJob> {
+async function createJob(files: readonly FileSpec[], options: DownloadOptions): Promise<BitsJob> {
   const manager = options.manager ?? (await connectFor(options));
   try {
     const more = files.length > 1 ? ` (+${files.length - 1})` : '';
@@ -261,6 +281,10 @@ async function createJob(files: readonly FileSpec[], options: CheckedOptions): P
 }
 
 /** A connection for the options' backend and runtime. */
-export function connectFor(options: Pick<DownloadOptions, 'backend' | 'runtime'>): Promise<BitsManager> {
-  return connect({ ...(options.backend === undefined ? {} : { backend: options.backend }), ...(options.runtime === undefined ? {} : { runtime: options.runtime }) });
+export function connectFor(options: Pick<DownloadOptions, 'backend' | 'runtime' | 'stateDir'>): Promise<BitsManager> {
+  return connect({
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+    ...(options.stateDir === undefined ? {} : { stateDir: options.stateDir }),
+  });
 }

@@ -48,9 +48,17 @@ export interface ListFilter {
 /** A command line that is known to be well formed. */
 export type CommandLine =
   | { readonly command: 'help' }
-  | { readonly command: 'get'; readonly url: string; readonly file: string; readonly backend: Backend; readonly json: boolean }
-  | { readonly command: 'list'; readonly filter: ListFilter; readonly backend: Backend; readonly json: boolean }
-  | { readonly command: 'watch' | 'cancel' | 'complete'; readonly id: string; readonly backend: Backend; readonly json: boolean };
+  | ({ readonly command: 'get'; readonly url: string; readonly file: string } & Common)
+  | ({ readonly command: 'list'; readonly filter: ListFilter } & Common)
+  | ({ readonly command: 'watch' | 'cancel' | 'complete'; readonly id: string } & Common);
+
+interface Common {
+  /** Undefined: connect() chooses (BITS on Windows, the portable engine elsewhere or when BITS refuses). */
+  readonly backend: Backend | undefined;
+  /** The portable engine's state directory; undefined: the platform's usual one. */
+  readonly stateDir: string | undefined;
+  readonly json: boolean;
+}
 
 /** The command line is wrong: exit 2 with the message and the usage line of `command` (or of the CLI). */
 export class UsageError extends Error {
@@ -72,7 +80,7 @@ export function usageLine(command?: CommandName): string {
   if (command === undefined) return 'Usage: rx-bits <command> [options]  (rx-bits --help lists them)';
   const spec: CommandSpec = COMMANDS[command];
   const parts = [...spec.args.map((arg) => `<${arg}>`), ...spec.options.map((option) => `[${OPTION_USAGE[option]}]`)];
-  return `Usage: rx-bits ${command} ${[...parts, '[--backend <name>]', '[--json]'].join(' ')}`;
+  return `Usage: rx-bits ${command} ${[...parts, '[--backend <name>]', '[--state-dir <dir>]', '[--json]'].join(' ')}`;
 }
 
 export function helpText(): string {
@@ -82,7 +90,8 @@ export function helpText(): string {
   });
   const options = [
     ...(Object.keys(OPTION_USAGE) as CommandOption[]).map((option) => `  ${OPTION_USAGE[option].padEnd(30)}${OPTION_HELP[option]}`),
-    `  ${'--backend <name>'.padEnd(30)}${BACKENDS.join(' (default) or ')}`,
+    `  ${'--backend <name>'.padEnd(30)}${BACKENDS.join(', ')}; by default BITS on Windows, portable elsewhere`,
+    `  ${'--state-dir <dir>'.padEnd(30)}the portable engine's job store (default: the per-user state folder)`,
     `  ${'--json'.padEnd(30)}machine output: one JSON object per line`,
     `  ${'--help'.padEnd(30)}this text`,
   ];
@@ -110,6 +119,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       tokens: true,
       options: {
         backend: { type: 'string' },
+        'state-dir': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
         state: { type: 'string', multiple: true },
@@ -129,18 +139,20 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (!isCommand(name)) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
   const spec: CommandSpec = COMMANDS[name];
   for (const token of tokens) {
-    if (token.kind !== 'option' || ['backend', 'json', 'help'].includes(token.name)) continue;
+    if (token.kind !== 'option' || ['backend', 'state-dir', 'json', 'help'].includes(token.name)) continue;
     if (!(spec.options as readonly string[]).includes(token.name)) throw new UsageError(`${name} takes no option '${token.rawName}'`, name);
   }
   if (rest.length !== spec.args.length) {
     const expected = spec.args.length === 0 ? 'no arguments' : spec.args.map((arg) => `<${arg}>`).join(' ');
     throw new UsageError(`${name} takes ${expected}; got ${rest.length === 0 ? 'none' : rest.map((arg) => `'${arg}'`).join(' ')}`, name);
   }
-  const backend = values.backend ?? 'bits';
-  if (!(BACKENDS as readonly string[]).includes(backend)) {
-    throw new UsageError(`--backend: unknown backend '${backend}'; expected ${BACKENDS.join(' or ')}`, name);
+  const backend = values.backend;
+  if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend: unknown backend '${backend}'; expected one of ${BACKENDS.join(', ')}`, name);
   }
-  const common = { backend: backend as Backend, json: values.json === true };
+  const stateDir = values['state-dir'];
+  if (stateDir === '') throw new UsageError('--state-dir: expected a folder', name);
+  const common: Common = { backend: backend as Backend | undefined, stateDir, json: values.json === true };
   switch (name) {
     case 'get':
       return { command: name, url: rest[0]!, file: rest[1]!, ...common };

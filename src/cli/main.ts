@@ -47,7 +47,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.ok;
     }
     json = line.json;
-    const bits = await connect({ backend: line.backend, ...(io.runtime === undefined ? {} : { runtime: io.runtime }) });
+    const bits = await connect({
+      ...(line.backend === undefined ? {} : { backend: line.backend }),
+      ...(io.runtime === undefined ? {} : { runtime: io.runtime }),
+      ...(line.stateDir === undefined ? {} : { stateDir: line.stateDir }),
+    });
     try {
       switch (line.command) {
         case 'get':

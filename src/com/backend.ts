@@ -2,14 +2,18 @@ import { NotSupportedByBackendError } from './errors.js';
 import type { Guid } from './guid.js';
 import { CLSID_BackgroundCopyManager, CLSID_DeliveryOptimization } from './interfaces.js';
 
-/** The two services with a BITS-style COM surface. */
-export type Backend = 'bits' | 'delivery-optimization';
+/**
+ * The services with a BITS-style COM surface: Windows's BITS and Delivery Optimization, and rx-bits's
+ * own portable engine (src/engine), which serves BITS's class inside the process.
+ */
+export type Backend = 'bits' | 'delivery-optimization' | 'portable';
 
-export const BACKENDS: readonly Backend[] = ['bits', 'delivery-optimization'];
+export const BACKENDS: readonly Backend[] = ['bits', 'delivery-optimization', 'portable'];
 
 export const CLSID_OF: Readonly<Record<Backend, Guid>> = {
   bits: CLSID_BackgroundCopyManager,
   'delivery-optimization': CLSID_DeliveryOptimization,
+  portable: CLSID_BackgroundCopyManager,
 };
 
 /**
@@ -27,6 +31,11 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<string, string>>> = {
     ['BG_NOTIFY_DISABLE', 'detach with SetNotifyInterface(NULL) instead'],
     ['upload jobs', 'it only downloads'],
     ['custom headers', 'it has no IBackgroundCopyJobHttpOptions'],
+    ['all users', 'it cannot list jobs at all'],
+  ]),
+  portable: new Map([
+    ['upload jobs', 'it only downloads (an upload needs the BITS server extension on the other side)'],
+    ['all users', "it keeps one user's jobs, in that user's state directory"],
   ]),
 };
 

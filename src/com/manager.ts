@@ -2,15 +2,17 @@ import { BACKENDS, CLSID_OF, requireSupport, type Backend } from './backend.js';
 import { ComPtr } from './com-ptr.js';
 import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
-import { InvalidArgumentError, unlessComError } from './errors.js';
+import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
-import { formatHresult, hresultMessage, isFailure } from './hresult.js';
+import { E_ACCESSDENIED, formatHresult, hresultMessage, isFailure, REGDB_E_CLASSNOTREG } from './hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
 import { BitsJob, type FileSpec, type JobContext } from './job.js';
 import { pointerSlot, readPointer } from './native-types.js';
 import { startReceiver } from './receiver-thread.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
+import { portableEngine } from '../engine/engine.js';
+import { defaultStateDir } from '../engine/state-dir.js';
 import {
   checkFiles,
   checkHeaders,
@@ -25,10 +27,27 @@ import {
 } from './validate.js';
 
 export interface ConnectOptions {
-  /** Which service to talk to; `bits` by default. */
+  /**
+   * Which service to talk to. Omitted: BITS on Windows, falling back to the portable engine when BITS
+   * refuses this caller (see {@link BackendChoice}); the portable engine elsewhere. A backend named
+   * here never falls back.
+   */
   readonly backend?: Backend;
-  /** The COM runtime; ole32 on Windows by default. Tests inject the loopback service. */
+  /**
+   * The COM runtime of the service; ole32 on Windows by default. Tests inject the loopback service, or
+   * a portable engine of their own (`PortableEngine.runtime`) with `backend: 'portable'`.
+   */
   readonly runtime?: ComRuntime;
+  /** The portable engine's job store; the platform's per-user state folder by default (`defaultStateDir()`). */
+  readonly stateDir?: string;
+}
+
+/** Which backend connect() took, and why. */
+export interface BackendChoice {
+  readonly backend: Backend;
+  readonly reason: string;
+  /** What BITS answered when connect() fell back from it to the portable engine. */
+  readonly refusal?: { readonly hresult: number; readonly code: string | undefined };
 }
 
 export interface CreateJobOptions {
@@ -61,7 +80,12 @@ export class BitsManager {
   readonly #context: JobContext;
 
   /** @internal Use {@link connect}. */
-  constructor(ptr: ComPtr<string>, context: JobContext) {
+  constructor(
+    ptr: ComPtr<string>,
+    context: JobContext,
+    /** Which backend connect() took, and why. */
+    readonly choice: BackendChoice,
+  ) {
     this.#ptr = ptr;
     this.#context = context;
   }
@@ -137,6 +161,7 @@ export class BitsManager {
         ? undefined
         : checkString(filter.displayNamePrefix, 'displayNamePrefix', { maxLength: MAX_DISPLAY_NAME, allowEmpty: true });
     requireSupport(this.backend, 'EnumJobs');
+    if (filter.allUsers === true) requireSupport(this.backend, 'all users');
     const slot = pointerSlot();
     await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
     for await (const item of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs), IBackgroundCopyJob)) {
@@ -184,18 +209,60 @@ async function matches(job: BitsJob, ids: ReadonlySet<Guid> | undefined, prefix:
   return (await unlessComError(job.getDisplayName()))?.startsWith(prefix) === true;
 }
 
-/** Connects to the job manager of a backend (BITS by default). */
+/**
+ * BITS refusing this caller, as opposed to failing: the service is missing or disabled, this logon
+ * session cannot use it (services, SSH, scheduled tasks: ERROR_NOT_LOGGED_ON), or policy forbids it.
+ * connect() without a named backend falls back to the portable engine on these.
+ */
+const REFUSALS: ReadonlySet<number> = new Set([
+  REGDB_E_CLASSNOTREG,
+  0x80070422, // ERROR_SERVICE_DISABLED
+  0x80070424, // ERROR_SERVICE_DOES_NOT_EXIST
+  0x800704dd, // ERROR_NOT_LOGGED_ON
+  0x80080005, // CO_E_SERVER_EXEC_FAILURE
+  E_ACCESSDENIED,
+  0x8020003e, // BG_E_BLOCKED_BY_POLICY
+]);
+
+/** Connects to the job manager of a backend; see {@link ConnectOptions.backend} for the choice. */
 export async function connect(options: ConnectOptions = {}): Promise<BitsManager> {
-  const backend = options.backend ?? 'bits';
-  if (!BACKENDS.includes(backend)) {
-    throw new InvalidArgumentError('backend', `unknown backend '${String(backend)}'; expected ${BACKENDS.join(' or ')}`);
+  const named = options.backend;
+  if (named !== undefined && !BACKENDS.includes(named)) {
+    throw new InvalidArgumentError('backend', `unknown backend '${String(named)}'; expected ${BACKENDS.join(', ')}`);
   }
-  const runtime = options.runtime ?? defaultRuntime();
+  const stateDir = options.stateDir === undefined ? undefined : checkString(options.stateDir, 'stateDir', { maxLength: 4096 });
   // In the background, while the service starts: a connection is what our callback objects are for,
   // and the receiver's start (tens of milliseconds) then delays no registration. Importing rx-bits
   // alone starts no thread.
   startReceiver();
+  if (named === 'portable') {
+    const choice: BackendChoice = { backend: 'portable', reason: 'asked for' };
+    return options.runtime === undefined ? connectPortable(stateDir, choice) : connectService('portable', options.runtime, choice);
+  }
+  if (named !== undefined) return connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: 'asked for' });
+  if (options.runtime === undefined && process.platform !== 'win32') {
+    return connectPortable(stateDir, { backend: 'portable', reason: `BITS is a Windows service; this process runs on '${process.platform}'` });
+  }
+  try {
+    return await connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: 'the default on Windows' });
+  } catch (error) {
+    if (!(error instanceof ComError) || !REFUSALS.has(error.hresult)) throw error;
+    const label = `${error.code ?? formatHresult(error.hresult)} (${formatHresult(error.hresult)})`;
+    return connectPortable(stateDir, {
+      backend: 'portable',
+      reason: `BITS refused this process with ${label}: ${hresultMessage(error.hresult) ?? error.message}`,
+      refusal: { hresult: error.hresult, code: error.code },
+    });
+  }
+}
+
+async function connectService(backend: Backend, runtime: ComRuntime, choice: BackendChoice): Promise<BitsManager> {
   await runtime.initialize();
   const address = await runtime.createInstance(CLSID_OF[backend], IBackgroundCopyManager.iid);
-  return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend });
+  return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend }, choice);
+}
+
+async function connectPortable(stateDir: string | undefined, choice: BackendChoice): Promise<BitsManager> {
+  const engine = await portableEngine(stateDir ?? defaultStateDir());
+  return connectService('portable', engine.runtime, choice);
 }

@@ -92,10 +92,10 @@ export function checkFileSpec(value: unknown, at: string, style: PathStyle, back
     fileId: file.fileId === undefined ? undefined : checkString(file.fileId, field('fileId'), { maxLength: MAX_REMOTE_NAME }),
     size: file.size === undefined ? undefined : checkByteCount(file.size, field('size')),
   };
-  if (backend === 'bits') {
+  if (backend !== 'delivery-optimization') {
     for (const key of ['fileId', 'size'] as const) {
       if (checked[key] !== undefined) {
-        throw new InvalidArgumentError(field(key), 'is a Delivery Optimization option; BITS takes only url and localPath');
+        throw new InvalidArgumentError(field(key), `is a Delivery Optimization option; ${backend === 'bits' ? 'BITS' : 'the portable engine'} takes only url and localPath`);
       }
     }
   }

@@ -1,12 +1,11 @@
 import type { ComObject } from '../../src/com/com-object.js';
-import { BG_E_ERROR_INFORMATION_UNAVAILABLE, E_INVALIDARG, E_UNEXPECTED, formatHresult, hresultMessage, S_OK } from '../../src/com/hresult.js';
+import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_FILE_NOT_AVAILABLE, E_INVALIDARG, E_UNEXPECTED, formatHresult, hresultMessage, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyError } from '../../src/com/interfaces.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import { createFileObject } from './file.js';
 import type { ErrorModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import {
-  BG_E_FILE_NOT_AVAILABLE,
   counted,
   loopbackClass,
   missing,

@@ -28,7 +28,6 @@ export function loopbackClass<M extends string>(iface: ComInterface<M>): ComClas
 }
 
 /** Codes hresult.ts names but does not export as constants. */
-export const BG_E_FILE_NOT_AVAILABLE = hresultByName('BG_E_FILE_NOT_AVAILABLE')!;
 export const RPC_X_NULL_REF_POINTER = hresultByName('RPC_X_NULL_REF_POINTER')!;
 
 export type Flavor = 'bits' | 'delivery-optimization';

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
  *                                          (slowly, as /slow does, when given chunk and delay)
  *   /gate/<name>?size=N&head=K     K bytes at once, the rest only once the test calls open(name):
  *                                  a transfer that cannot finish before the test says so
+ * /files and /gate honour `Range: bytes=N-` (206) guarded by If-Range with their ETag.
  */
 export interface TestServer {
   readonly origin: string;
@@ -47,6 +48,23 @@ function dribble(res: ServerResponse, size: number, chunk: number, delay: number
   res.on('close', () => clearInterval(timer));
 }
 
+/** The strong validator of a /files or /gate body: the body depends on its size only. */
+const etagOf = (size: number): string => `"rx-${size}"`;
+
+/** Where a `Range: bytes=N-` request starts, honoured when its If-Range (if any) is still this body's ETag; else 0. */
+function rangeStart(req: IncomingMessage, size: number): number {
+  const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  if (match === null || (ifRange !== undefined && ifRange !== etagOf(size))) return 0;
+  const start = Number(match[1]);
+  return start < size ? start : 0;
+}
+
+function rangeHeaders(start: number, size: number): Record<string, string | number> {
+  const common = { etag: etagOf(size), 'accept-ranges': 'bytes', 'content-length': size - start };
+  return start === 0 ? common : { ...common, 'content-range': `bytes ${start}-${size - 1}/${size}` };
+}
+
 export async function startTestServer(): Promise<TestServer> {
   const counts = new Map<string, number>();
   const headers = new Map<string, IncomingMessage['headers']>();
@@ -64,8 +82,9 @@ export async function startTestServer(): Promise<TestServer> {
     const [, route, name = ''] = url.pathname.split('/');
     const size = Number(url.searchParams.get('size') ?? 65536);
     if (route === 'files') {
-      res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
-      res.end(content(size));
+      const start = rangeStart(req, size);
+      res.writeHead(start === 0 ? 200 : 206, { ...rangeHeaders(start, size), 'content-type': 'application/octet-stream' });
+      res.end(content(size).subarray(start));
     } else if (route === 'status') {
       res.writeHead(Number(name));
       res.end();
@@ -73,9 +92,10 @@ export async function startTestServer(): Promise<TestServer> {
       dribble(res, size, Number(url.searchParams.get('chunk') ?? 1024), Number(url.searchParams.get('delay') ?? 20));
     } else if (route === 'gate') {
       const body = content(size);
-      const head = Math.min(size, Number(url.searchParams.get('head') ?? 1024));
-      res.writeHead(200, { 'content-length': size });
-      res.write(body.subarray(0, head));
+      const start = rangeStart(req, size);
+      const head = Math.max(start, Math.min(size, Number(url.searchParams.get('head') ?? 1024)));
+      res.writeHead(start === 0 ? 200 : 206, rangeHeaders(start, size));
+      res.write(body.subarray(start, head));
       const rest = () => {
         if (!res.destroyed) res.end(body.subarray(head));
       };

@@ -1,0 +1,41 @@
+import koffi from 'koffi';
+import type { ComClass, ComObject } from '../../com/com-object.js';
+import { E_INVALIDARG, S_FALSE, S_OK } from '../../com/hresult.js';
+import type { MethodsOf } from '../../com/interface-table.js';
+import { IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs } from '../../com/interfaces.js';
+import { POINTER_SIZE, type Pointer } from '../../com/native-types.js';
+import { engineClass, missing, outObject, outUint, type EngineContext } from './context.js';
+
+/** IEnumBackgroundCopyJobs and IEnumBackgroundCopyFiles, over a snapshot taken when made. */
+
+const enumJobsClass = engineClass(IEnumBackgroundCopyJobs);
+const enumFilesClass = engineClass(IEnumBackgroundCopyFiles);
+
+type EnumeratorClass = ComClass<MethodsOf<typeof IEnumBackgroundCopyJobs>>;
+
+/** `make(i)` makes the i-th item's object, with one reference for the caller. */
+export function createEnumerator(context: EngineContext, kind: 'jobs' | 'files', count: number, make: (index: number) => ComObject, start = 0): ComObject {
+  const cls: EnumeratorClass = kind === 'jobs' ? enumJobsClass : enumFilesClass;
+  let position = start;
+  return cls.create({
+    ...context.opened(),
+    methods: {
+      Next: (wanted: number, out: Pointer | null, fetched: Pointer | null) => {
+        if (missing(out) || (wanted > 1 && missing(fetched))) return E_INVALIDARG;
+        let n = 0;
+        for (; n < wanted && position < count; n++, position++) koffi.encode(out, n * POINTER_SIZE, 'void *', make(position).address);
+        if (!missing(fetched)) koffi.encode(fetched, 'uint32', n);
+        return n === wanted ? S_OK : S_FALSE;
+      },
+      // S_OK when it skipped as many as asked, S_FALSE when fewer were left.
+      Skip: (wanted: number) => {
+        const skipped = Math.min(wanted, count - position);
+        position += skipped;
+        return skipped === wanted ? S_OK : S_FALSE;
+      },
+      Reset: () => ((position = 0), S_OK),
+      Clone: (out: Pointer | null) => outObject(out, () => createEnumerator(context, kind, count, make, position)),
+      GetCount: (out: Pointer | null) => outUint(out, count),
+    },
+  });
+}

@@ -1,0 +1,53 @@
+import type { ComObject } from '../../com/com-object.js';
+import { ERROR_CONTEXTS } from '../../com/enums.js';
+import { BG_E_FILE_NOT_AVAILABLE, E_INVALIDARG, formatHresult, hresultMessage, S_OK } from '../../com/hresult.js';
+import { IBackgroundCopyError } from '../../com/interfaces.js';
+import type { Pointer } from '../../com/native-types.js';
+import type { ErrorRecord, FileRecord } from '../job-record.js';
+import { engineClass, missing, outObject, outString, writeInt, writePointer, type EngineContext } from './context.js';
+import { createFileObject } from './file.js';
+
+/** IBackgroundCopyError: a snapshot of the job's error when it was asked for. */
+
+const errorClass = engineClass(IBackgroundCopyError);
+
+/** What GetErrorContextDescription says for each BG_ERROR_CONTEXT. */
+const CONTEXT_TEXT: Readonly<Record<(typeof ERROR_CONTEXTS)[number], string>> = {
+  none: 'No error context.',
+  unknown: 'The error context is unknown.',
+  generalQueueManager: 'The error occurred in the transfer queue manager.',
+  queueManagerNotification: 'The error occurred while notifying the application.',
+  localFile: 'The error occurred while writing the local file.',
+  remoteFile: 'The error occurred while reading the remote file.',
+  generalTransport: 'The error occurred in the network transport.',
+  remoteApplication: 'The error occurred in the server application.',
+  serverCertificateCallback: 'The error occurred in the server certificate validation callback.',
+};
+
+export function createErrorObject(context: EngineContext, error: ErrorRecord, file: FileRecord | undefined): ComObject {
+  const protocol = file === undefined ? undefined : /^https?:/i.test(file.url) ? 'http' : 'file';
+  return errorClass.create({
+    ...context.opened(),
+    methods: {
+      GetError: (contextOut: Pointer | null, codeOut: Pointer | null) => {
+        if (missing(contextOut, codeOut)) return E_INVALIDARG;
+        writeInt(contextOut!, ERROR_CONTEXTS.indexOf(error.context));
+        writeInt(codeOut!, error.hresult | 0);
+        return S_OK;
+      },
+      GetFile: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        if (file === undefined) {
+          writePointer(out!, 0n);
+          return BG_E_FILE_NOT_AVAILABLE;
+        }
+        return outObject(out, () => createFileObject(context, file));
+      },
+      // As BITS: the code's own text; what the engine saw happen is the fallback for a code without one.
+      GetErrorDescription: (_language: number, out: Pointer | null) =>
+        outString(context, out, hresultMessage(error.hresult) ?? (error.message !== '' ? error.message : `Error ${formatHresult(error.hresult)}`)),
+      GetErrorContextDescription: (_language: number, out: Pointer | null) => outString(context, out, CONTEXT_TEXT[error.context]),
+      GetProtocol: (out: Pointer | null) => (protocol === undefined ? BG_E_FILE_NOT_AVAILABLE : outString(context, out, protocol)),
+    },
+  });
+}

@@ -1,0 +1,188 @@
+import koffi from 'koffi';
+import type { ComObject } from '../../com/com-object.js';
+import { ALL_NOTIFY_FLAGS, NotifyFlags, PROXY_USAGES } from '../../com/enums.js';
+import { encodeGuid, type Guid } from '../../com/guid.js';
+import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_INVALID_STATE, E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, S_OK } from '../../com/hresult.js';
+import { IBackgroundCopyCallback, IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../com/interfaces.js';
+import { invokeSync } from '../../com/invoke.js';
+import { BG_FILE_INFO, BG_JOB_PROGRESS, BG_JOB_TIMES, BG_SIZE_UNKNOWN, pointerSlot, readPointer, type Pointer } from '../../com/native-types.js';
+import type { EngineJob } from '../engine-job.js';
+import { stateNumber } from '../job-state.js';
+import { engineClass, missing, outInt, outObject, outString, outUint, writePointer, type EngineContext } from './context.js';
+import { createEnumerator } from './enumerators.js';
+import { createErrorObject } from './error.js';
+import { createFileObject } from './file.js';
+import { createHttpOptions } from './http-options.js';
+
+/**
+ * IBackgroundCopyJob of the portable engine: one object per job while anyone holds it (as COM keeps
+ * one proxy per object), over the job's live record. A job that left the queue refuses every method
+ * that would change it with BG_E_INVALID_STATE; getters still answer.
+ */
+
+const jobClass = engineClass(IBackgroundCopyJob);
+
+/** A Date (ISO text) as FILETIME (100 ns ticks since 1601-01-01); undefined is 0, "never". */
+function fileTime(iso: string | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
+  if (iso === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
+  const ticks = (BigInt(Date.parse(iso)) + 11644473600000n) * 10000n;
+  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
+}
+
+/** The callback's IBackgroundCopyCallback2 (FileTransferred too) or IBackgroundCopyCallback, with one reference. */
+function callbackOf(address: Pointer): { address: Pointer; supportsFileTransferred: boolean } | undefined {
+  for (const iface of [IBackgroundCopyCallback2, IBackgroundCopyCallback]) {
+    const slot = pointerSlot();
+    const hr = invokeSync(address, IUnknown.method('QueryInterface'), encodeGuid(iface.iid), slot);
+    const pointer = readPointer(slot);
+    if (hr === S_OK && pointer !== 0n) return { address: pointer, supportsFileTransferred: iface === IBackgroundCopyCallback2 };
+  }
+  return undefined;
+}
+
+export function createJobObject(context: EngineContext, job: EngineJob, onFinalRelease: () => void): ComObject {
+  const { record } = job;
+  const unlessFinal = (change: () => number): number => (job.final ? BG_E_INVALID_STATE : change());
+  const object: ComObject = jobClass.create({
+    onFinalRelease,
+    queryInterface: (iid: Guid) => (iid === IBackgroundCopyJobHttpOptions.iid ? createHttpOptions(context, job, object).address : undefined),
+    methods: {
+      AddFileSet: (count: number, files: Pointer | null) => {
+        if (missing(files) || count === 0) return E_INVALIDARG;
+        const infos = koffi.decode(files, BG_FILE_INFO, count) as Array<{ RemoteName: string | null; LocalName: string | null }>;
+        if (infos.some((info) => info.RemoteName === null || info.LocalName === null)) return E_INVALIDARG;
+        // A set is added whole or not at all.
+        const before = record.files.length;
+        for (const info of infos) {
+          const hr = job.addFile(info.RemoteName!, info.LocalName!);
+          if (hr !== S_OK) {
+            record.files.length = before;
+            return hr;
+          }
+        }
+        return S_OK;
+      },
+      AddFile: (url: string | null, local: string | null) => (url === null || local === null ? E_INVALIDARG : job.addFile(url, local)),
+      EnumFiles: (out: Pointer | null) => {
+        const files = [...record.files];
+        return outObject(out, () => createEnumerator(context, 'files', files.length, (i) => createFileObject(context, files[i]!)));
+      },
+      Suspend: () => job.suspend(),
+      Resume: () => job.resume(),
+      Cancel: () => job.cancel(),
+      Complete: () => job.complete(),
+      GetId: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        koffi.encode(out, 'uint8_t[16]', [...encodeGuid(record.id as Guid)]);
+        return S_OK;
+      },
+      GetType: (out: Pointer | null) => outInt(out, 0),
+      GetProgress: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        const known = record.files.every((file) => file.bytesTotal !== undefined);
+        koffi.encode(out, BG_JOB_PROGRESS, {
+          BytesTotal: known ? BigInt(record.files.reduce((sum, file) => sum + (file.bytesTotal ?? 0), 0)) : BG_SIZE_UNKNOWN,
+          BytesTransferred: BigInt(record.files.reduce((sum, file) => sum + file.bytesTransferred, 0)),
+          FilesTotal: record.files.length,
+          FilesTransferred: record.files.filter((file) => file.completed).length,
+        });
+        return S_OK;
+      },
+      GetTimes: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        koffi.encode(out, BG_JOB_TIMES, {
+          CreationTime: fileTime(record.created),
+          ModificationTime: fileTime(record.modified),
+          TransferCompletionTime: fileTime(record.transferCompleted),
+        });
+        return S_OK;
+      },
+      GetState: (out: Pointer | null) => outInt(out, stateNumber(record.state)),
+      GetError: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        const { error } = record;
+        if (error === undefined || (record.state !== 'error' && record.state !== 'transientError')) {
+          writePointer(out!, 0n);
+          return BG_E_ERROR_INFORMATION_UNAVAILABLE;
+        }
+        const file = error.fileIndex === undefined ? undefined : record.files[error.fileIndex];
+        return outObject(out, () => createErrorObject(context, error, file));
+      },
+      GetOwner: (out: Pointer | null) => outString(context, out, record.owner),
+      SetDisplayName: (name: string | null) =>
+        name === null
+          ? E_INVALIDARG
+          : job.set((r) => {
+              r.displayName = name;
+            }),
+      GetDisplayName: (out: Pointer | null) => outString(context, out, record.displayName),
+      SetDescription: (text: string | null) =>
+        text === null
+          ? E_INVALIDARG
+          : job.set((r) => {
+              r.description = text;
+            }),
+      GetDescription: (out: Pointer | null) => outString(context, out, record.description),
+      SetPriority: (priority: number) =>
+        priority < 0 || priority > 3
+          ? E_INVALIDARG
+          : job.set((r) => {
+              r.priority = priority;
+            }),
+      GetPriority: (out: Pointer | null) => outInt(out, record.priority),
+      SetNotifyFlags: (flags: number) =>
+        unlessFinal(() => {
+          if ((flags & ~ALL_NOTIFY_FLAGS) !== 0 || (flags & NotifyFlags.FileRangesTransferred) !== 0) return E_NOTIMPL;
+          record.notifyFlags = flags;
+          return S_OK;
+        }),
+      GetNotifyFlags: (out: Pointer | null) => outUint(out, record.notifyFlags),
+      SetNotifyInterface: (notify: Pointer | null) =>
+        unlessFinal(() => {
+          if (missing(notify)) {
+            context.setTarget(job, undefined);
+            return S_OK;
+          }
+          const target = callbackOf(notify!);
+          if (target === undefined) return E_NOINTERFACE;
+          context.setTarget(job, target);
+          return S_OK;
+        }),
+      GetNotifyInterface: (out: Pointer | null) => {
+        if (missing(out)) return E_INVALIDARG;
+        const target = context.target(job);
+        if (target !== undefined) invokeSync(target.address, IUnknown.method('AddRef'));
+        writePointer(out!, target?.address ?? 0n);
+        return S_OK;
+      },
+      SetMinimumRetryDelay: (seconds: number) =>
+        job.set((r) => {
+          r.minimumRetryDelay = seconds;
+        }),
+      GetMinimumRetryDelay: (out: Pointer | null) => outUint(out, record.minimumRetryDelay),
+      SetNoProgressTimeout: (seconds: number) =>
+        job.set((r) => {
+          r.noProgressTimeout = seconds;
+        }),
+      GetNoProgressTimeout: (out: Pointer | null) => outUint(out, record.noProgressTimeout),
+      GetErrorCount: (out: Pointer | null) => outUint(out, record.errorCount),
+      SetProxySettings: (usage: number, list: string | null, bypass: string | null) => {
+        const name = PROXY_USAGES[usage];
+        if (name === undefined || (name === 'override' && list === null)) return E_INVALIDARG;
+        return job.set((r) => {
+          r.proxy = { usage: name, list: list ?? '', bypass: bypass ?? '' };
+        });
+      },
+      GetProxySettings: (usage: Pointer | null, list: Pointer | null, bypass: Pointer | null) => {
+        if (missing(usage, list, bypass)) return E_INVALIDARG;
+        outInt(usage, PROXY_USAGES.indexOf(record.proxy.usage));
+        writePointer(list!, record.proxy.list === '' ? 0n : context.taskMemory.allocString(record.proxy.list));
+        writePointer(bypass!, record.proxy.bypass === '' ? 0n : context.taskMemory.allocString(record.proxy.bypass));
+        return S_OK;
+      },
+      // Every job of the engine already belongs to this user.
+      TakeOwnership: () => unlessFinal(() => S_OK),
+    },
+  });
+  return object;
+}
