@@ -11,7 +11,7 @@ import { pointerSlot, readPointer } from './native-types.js';
 import { startReceiver } from './receiver-thread.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
-import { portableEngine } from '../engine/engine.js';
+import { ENGINE_DEFAULTS, portableEngine, type PortableOptions } from '../engine/engine.js';
 import { defaultStateDir } from '../engine/state-dir.js';
 import {
   checkFiles,
@@ -40,6 +40,12 @@ export interface ConnectOptions {
   readonly runtime?: ComRuntime;
   /** The portable engine's job store; the platform's per-user state folder by default (`defaultStateDir()`). */
   readonly stateDir?: string;
+  /**
+   * The portable engine's manners: transfers at once (4), a bandwidth cap for all its transfers
+   * together (none), days before an untouched job is removed (90). They apply when the engine of a
+   * state directory opens, i.e. at the process's first connect() to it.
+   */
+  readonly portable?: PortableOptions;
 }
 
 /** Which backend connect() took, and why. */
@@ -231,29 +237,50 @@ export async function connect(options: ConnectOptions = {}): Promise<BitsManager
     throw new InvalidArgumentError('backend', `unknown backend '${String(named)}'; expected ${BACKENDS.join(', ')}`);
   }
   const stateDir = options.stateDir === undefined ? undefined : checkString(options.stateDir, 'stateDir', { maxLength: 4096 });
+  const portable = checkPortableOptions(options.portable);
   // In the background, while the service starts: a connection is what our callback objects are for,
   // and the receiver's start (tens of milliseconds) then delays no registration. Importing rx-bits
   // alone starts no thread.
   startReceiver();
   if (named === 'portable') {
     const choice: BackendChoice = { backend: 'portable', reason: 'asked for' };
-    return options.runtime === undefined ? connectPortable(stateDir, choice) : connectService('portable', options.runtime, choice);
+    return options.runtime === undefined ? connectPortable(stateDir, portable, choice) : connectService('portable', options.runtime, choice);
   }
   if (named !== undefined) return connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: 'asked for' });
   if (options.runtime === undefined && process.platform !== 'win32') {
-    return connectPortable(stateDir, { backend: 'portable', reason: `BITS is a Windows service; this process runs on '${process.platform}'` });
+    return connectPortable(stateDir, portable, { backend: 'portable', reason: `BITS is a Windows service; this process runs on '${process.platform}'` });
   }
   try {
     return await connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: 'the default on Windows' });
   } catch (error) {
     if (!(error instanceof ComError) || !REFUSALS.has(error.hresult)) throw error;
     const label = `${error.code ?? formatHresult(error.hresult)} (${formatHresult(error.hresult)})`;
-    return connectPortable(stateDir, {
+    return connectPortable(stateDir, portable, {
       backend: 'portable',
       reason: `BITS refused this process with ${label}: ${hresultMessage(error.hresult) ?? error.message}`,
       refusal: { hresult: error.hresult, code: error.code },
     });
   }
+}
+
+function checkPortableOptions(value: unknown): PortableOptions {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw new InvalidArgumentError('portable', 'expected { maxConcurrentTransfers?, maxBytesPerSecond?, jobLifetimeDays? }');
+  const options = value as Record<string, unknown>;
+  const positive = (key: keyof PortableOptions, integer: boolean): number | undefined => {
+    const field = options[key];
+    if (field === undefined) return undefined;
+    if (typeof field !== 'number' || !(field > 0) || !Number.isFinite(field) || (integer && !Number.isInteger(field))) {
+      throw new InvalidArgumentError(`portable.${key}`, `expected a positive ${integer ? 'whole ' : ''}number, got ${String(field)}`);
+    }
+    return field;
+  };
+  const checked = {
+    maxConcurrentTransfers: positive('maxConcurrentTransfers', true),
+    maxBytesPerSecond: positive('maxBytesPerSecond', false),
+    jobLifetimeDays: positive('jobLifetimeDays', false),
+  };
+  return Object.fromEntries(Object.entries(checked).filter(([, v]) => v !== undefined)) as PortableOptions;
 }
 
 async function connectService(backend: Backend, runtime: ComRuntime, choice: BackendChoice): Promise<BitsManager> {
@@ -262,7 +289,7 @@ async function connectService(backend: Backend, runtime: ComRuntime, choice: Bac
   return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend }, choice);
 }
 
-async function connectPortable(stateDir: string | undefined, choice: BackendChoice): Promise<BitsManager> {
-  const engine = await portableEngine(stateDir ?? defaultStateDir());
+async function connectPortable(stateDir: string | undefined, portable: PortableOptions, choice: BackendChoice): Promise<BitsManager> {
+  const engine = await portableEngine(stateDir ?? defaultStateDir(), { ...ENGINE_DEFAULTS, ...portable });
   return connectService('portable', engine.runtime, choice);
 }

@@ -15,6 +15,7 @@ import { createFileObject } from './com/file.js';
 import { createJobObject } from './com/job.js';
 import { createManager } from './com/manager.js';
 import { TaskMemory } from './com/task-memory.js';
+import { BandwidthLimit } from './bandwidth.js';
 import { EngineJob, type JobListener } from './engine-job.js';
 import type { FileRecord, JobRecord } from './job-record.js';
 import { NOTIFIER_DEFAULTS, Notifier, type Notification, type NotifierOptions, type NotifyTarget } from './notifier.js';
@@ -43,7 +44,12 @@ export interface EngineOptions {
   readonly notifier: NotifierOptions;
   /** No bytes for this long mid-transfer: a transient WININET_E_TIMEOUT. */
   readonly idleTimeoutMs: number;
+  /** A cap on all the engine's transfers together, in bytes per second; undefined, none. */
+  readonly maxBytesPerSecond: number | undefined;
 }
+
+/** What an application may set of the engine (connect()'s `portable`); the rest is for tests. */
+export type PortableOptions = Partial<Pick<EngineOptions, 'maxConcurrentTransfers' | 'jobLifetimeDays' | 'maxBytesPerSecond'>>;
 
 export const ENGINE_DEFAULTS: EngineOptions = {
   maxConcurrentTransfers: 4,
@@ -51,6 +57,7 @@ export const ENGINE_DEFAULTS: EngineOptions = {
   secondMs: 1000,
   notifier: NOTIFIER_DEFAULTS,
   idleTimeoutMs: 60_000,
+  maxBytesPerSecond: undefined,
 };
 
 /** BITS's defaults for a new job ("IBackgroundCopyJob::SetMinimumRetryDelay", "...SetNoProgressTimeout"). */
@@ -83,6 +90,7 @@ export class PortableEngine {
   readonly #listener: JobListener;
   readonly #context: EngineContext;
   readonly #owner = currentUser();
+  readonly #bandwidth: BandwidthLimit | undefined;
   /** COM objects handed out and not yet released: the engine works while there is any. */
   #held = 0;
 
@@ -91,6 +99,7 @@ export class PortableEngine {
     private readonly options: EngineOptions,
   ) {
     this.#notifier = new Notifier(options.notifier, (id) => this.#targets.get(id));
+    this.#bandwidth = options.maxBytesPerSecond === undefined ? undefined : new BandwidthLimit(options.maxBytesPerSecond);
     this.#scheduler = new Scheduler((job, signal) => this.#run(job, signal), options.maxConcurrentTransfers, (error) => reportEngineBug(error, 'scheduler'));
     this.#listener = this.#makeListener();
     this.#context = this.#makeContext();
@@ -209,6 +218,7 @@ export class PortableEngine {
           proxy: record.proxy,
           signal,
           idleTimeoutMs: this.options.idleTimeoutMs,
+          ...(this.#bandwidth === undefined ? {} : { pace: (bytes: number, paceSignal: AbortSignal) => this.#bandwidth!.take(bytes, paceSignal) }),
           onResponse: async (info) => {
             if (signal.aborted) return;
             job.receiving(file, info.bytesTotal, info.validator, info.restarted ? 0 : file.bytesTransferred);
@@ -370,7 +380,10 @@ export class PortableEngine {
   }
 }
 
-/** One engine per state directory and process, opened on first use. */
+/**
+ * One engine per state directory and process, opened on first use: the options of the connect()
+ * that opened it stay until it closes.
+ */
 const engines = new Map<string, Promise<PortableEngine>>();
 
 export function portableEngine(stateDir: string, options: EngineOptions = ENGINE_DEFAULTS): Promise<PortableEngine> {

@@ -72,6 +72,8 @@ export interface TransferRequest {
   readonly onProgress: (bytesTransferred: number) => void;
   /** Where the temporary file is written; node:fs unless a test injects failures. */
   readonly fileSystem?: TransferFileSystem;
+  /** Resolves when `bytes` more may be read (the engine's bandwidth cap); absent, as fast as the network allows. */
+  readonly pace?: (bytes: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface TransferResult {
@@ -353,6 +355,11 @@ async function writeBody(exchange: Exchange, plan: WritePlan): Promise<number> {
   const meter = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
     for await (const chunk of body) {
       exchange.watchdog.bump();
+      if (exchange.request.pace !== undefined) {
+        await exchange.request.pace(chunk.length, exchange.signal);
+        // Waiting for the cap is not the server going quiet.
+        exchange.watchdog.bump();
+      }
       received += chunk.length;
       if (plan.bodyLength !== undefined && received > plan.bodyLength) {
         yield chunk.subarray(0, chunk.length - (received - plan.bodyLength));
@@ -536,8 +543,15 @@ async function copyRange(sourcePath: string, start: number, end: number, request
   });
   // An empty range still opens the writer, which creates (or truncates) tempPath.
   const reader = end > start ? createReadStream(sourcePath, { start, end: end - 1 }) : Readable.from([]);
+  const { pace } = request;
+  const paced = async function* (chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    for await (const chunk of chunks) {
+      if (pace !== undefined) await pace(chunk.length, request.signal);
+      yield chunk;
+    }
+  };
   try {
-    await pipeline(reader, writer, { signal: request.signal });
+    await pipeline(reader, paced, writer, { signal: request.signal });
   } catch (error) {
     throw ownFailure(error) ?? localSourceError(error, sourcePath);
   } finally {
