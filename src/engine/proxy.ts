@@ -17,6 +17,12 @@ type Route =
 
 const MAX_REDIRECTIONS = 10;
 
+/**
+ * No TCP keep-alive probes: the transfer's own idle timeout already finds a dead peer, and under
+ * Wine 8 (Windows Node) undici's keep-alive setup makes every connect fail with UNKNOWN.
+ */
+const SOCKET_OPTIONS = { keepAlive: false } as const;
+
 interface CachedDispatcher {
   /** What requests go through: the transport, with redirects followed. */
   readonly dispatcher: Dispatcher;
@@ -98,11 +104,11 @@ function routeKey(route: Route): string {
 function createTransport(route: Route): Dispatcher {
   switch (route.kind) {
     case 'direct':
-      return new Agent();
+      return new Agent({ connect: SOCKET_OPTIONS });
     case 'proxy':
-      return new ProxyAgent({ uri: route.uri, proxyTunnel: false });
+      return new ProxyAgent({ uri: route.uri, proxyTunnel: false, connect: SOCKET_OPTIONS });
     case 'environment':
-      return new EnvHttpProxyAgent({ httpProxy: route.httpProxy, httpsProxy: route.httpsProxy, noProxy: route.noProxy, proxyTunnel: false });
+      return new EnvHttpProxyAgent({ httpProxy: route.httpProxy, httpsProxy: route.httpsProxy, noProxy: route.noProxy, proxyTunnel: false, connect: SOCKET_OPTIONS });
   }
 }
 

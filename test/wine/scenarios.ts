@@ -368,6 +368,53 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     return { completed: results.length, distinctHashes: hashes.size };
   },
 
+  /**
+   * The portable engine in Windows Node: Windows paths, its state folder, a failure retried by the
+   * engine itself, the file moved into place on Complete. BITS is not involved.
+   */
+  async 'portable-download'() {
+    const portable = await connect({ backend: 'portable', stateDir: local('portable-state') });
+    try {
+      const last = await lastValueFrom(
+        download(`${origin}/flaky/portable?fail=1&status=503&size=250000`, local('portable.bin'), {
+          manager: portable,
+          appName: 'e2e-portable',
+          retry: { nudgeTransientAfter: 200 },
+          ...poll,
+        }),
+      );
+      return { backend: portable.backend, reason: portable.choice.reason, attempt: last.attempt, complete: last.done?.code, sha256: sha256(local('portable.bin')) };
+    } finally {
+      await portable.release();
+    }
+  },
+
+  /** First process on the portable engine: a download under way, left when the process ends. */
+  async 'portable-leave'() {
+    const portable = await connect({ backend: 'portable', stateDir: local('portable-reattach') });
+    try {
+      const first = await firstValueFrom(
+        download(`${origin}/slow/portable-reattach?size=20000&chunk=1000&delay=150`, local('portable-reattach.bin'), { manager: portable, appName: `e2e-${arg}`, persist: true }),
+      );
+      return { id: first.jobId };
+    } finally {
+      await portable.release();
+    }
+  },
+
+  /** Second process: the engine brings the job back from its state folder, and resumePending finishes it. */
+  async 'portable-resume'() {
+    const portable = await connect({ backend: 'portable', stateDir: local('portable-reattach') });
+    try {
+      const pending = await resumePending({ manager: portable, appName: `e2e-${arg}` });
+      if (pending.length !== 1) throw new Error(`expected the first process's job, found ${pending.length}`);
+      const last = await lastValueFrom(pending[0]!.download$);
+      return { id: pending[0]!.jobId, complete: last.done?.code, sha256: sha256(local('portable-reattach.bin')) };
+    } finally {
+      await portable.release();
+    }
+  },
+
   /** First process: starts a download that persists, and goes away as soon as it is under way. */
   async 'reattach-create'(bits) {
     // Slow enough (3 s) that the first snapshot, polled after 500 ms, comes well before the end.

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -291,6 +291,22 @@ describe('rx-bits against Wine’s BITS', () => {
     const first = await scenario('reattach-create', nonce);
     const second = await scenario('reattach-resume', nonce);
     expect(second.details).toMatchObject({ id: first.details?.id, name: 'e2e-' + nonce + ': reattach.bin', complete: 'S_OK' });
+    expect(second.details?.sha256).toBe(sha256(content(20_000)));
+  });
+
+  test('the portable engine runs in Windows Node: a retried failure, the file in place, its state folder on Windows paths', async () => {
+    const { details } = await scenario('portable-download');
+    expect(details).toMatchObject({ backend: 'portable', reason: 'asked for', attempt: 2, complete: 'S_OK' });
+    expect(details?.sha256).toBe(sha256(content(250_000)));
+    const records = await readdir(path.join(work, 'portable-state', 'jobs'));
+    expect(records, 'a completed job leaves no record').toEqual([]);
+  });
+
+  test('a job of the portable engine outlives its process: the next one brings it back and finishes it', async () => {
+    const nonce = `${Date.now()}`;
+    const first = await scenario('portable-leave', nonce);
+    const second = await scenario('portable-resume', nonce);
+    expect(second.details).toMatchObject({ id: first.details?.id, complete: 'S_OK' });
     expect(second.details?.sha256).toBe(sha256(content(20_000)));
   });
 });

@@ -1,6 +1,6 @@
 import type { ComObject } from '../../com/com-object.js';
 import { ERROR_CONTEXTS } from '../../com/enums.js';
-import { BG_E_FILE_NOT_AVAILABLE, E_INVALIDARG, formatHresult, hresultMessage, S_OK } from '../../com/hresult.js';
+import { BG_E_FILE_NOT_AVAILABLE, E_FAIL, E_INVALIDARG, formatHresult, hresultMessage, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyError } from '../../com/interfaces.js';
 import type { Pointer } from '../../com/native-types.js';
 import type { ErrorRecord, FileRecord } from '../job-record.js';
@@ -43,9 +43,12 @@ export function createErrorObject(context: EngineContext, error: ErrorRecord, fi
         }
         return outObject(out, () => createFileObject(context, file));
       },
-      // As BITS: the code's own text; what the engine saw happen is the fallback for a code without one.
-      GetErrorDescription: (_language: number, out: Pointer | null) =>
-        outString(context, out, hresultMessage(error.hresult) ?? (error.message !== '' ? error.message : `Error ${formatHresult(error.hresult)}`)),
+      // As BITS: the code's own text. What the engine saw happen says more for a code without one, and
+      // for E_FAIL, which the engine answers only for a failure it could not classify.
+      GetErrorDescription: (_language: number, out: Pointer | null) => {
+        const known = error.hresult === E_FAIL ? undefined : hresultMessage(error.hresult);
+        return outString(context, out, known ?? (error.message !== '' ? error.message : `Error ${formatHresult(error.hresult)}`));
+      },
       GetErrorContextDescription: (_language: number, out: Pointer | null) => outString(context, out, CONTEXT_TEXT[error.context]),
       GetProtocol: (out: Pointer | null) => (protocol === undefined ? BG_E_FILE_NOT_AVAILABLE : outString(context, out, protocol)),
     },
