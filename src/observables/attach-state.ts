@@ -5,7 +5,8 @@
  * - `attaching`: taking a reference, setting the flags, registering our callback, looking at the job.
  * - `attached`: our callback is the job's notify interface; notifications flow.
  * - `unregistered`: our registration is cleared around this process's own Complete or Cancel.
- * - `displaced`: another process took the notify interface; the streams go on by polling.
+ * - `displaced`: another process took the notify interface (or, for an observing hub, had it first);
+ *   the streams go on by polling.
  * - `reconnecting`: the service is gone (stopped, crashed, restarted); reconnecting with back-off.
  * - `left`: the job left the queue; the streams end and the hub lets go.
  */
@@ -13,7 +14,8 @@ export type AttachState = 'detached' | 'attaching' | 'attached' | 'unregistered'
 
 const TRANSITIONS: Readonly<Record<AttachState, readonly AttachState[]>> = {
   detached: ['attaching'],
-  attaching: ['attached', 'left', 'reconnecting', 'detached'],
+  // 'displaced' straight away: an observing hub found the job registered by someone else.
+  attaching: ['attached', 'displaced', 'left', 'reconnecting', 'detached'],
   attached: ['unregistered', 'displaced', 'reconnecting', 'left', 'detached'],
   unregistered: ['attached', 'left', 'reconnecting', 'detached'],
   displaced: ['attached', 'left', 'reconnecting', 'detached'],

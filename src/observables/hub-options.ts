@@ -5,7 +5,13 @@ export type DisplacedPolicy =
   /** Leave it to them: this job's streams go on by polling for what their subscribers need. */
   | 'poll'
   /** Register our callback again (and again, each time it is taken). */
-  | 'reclaim';
+  | 'reclaim'
+  /**
+   * Never take the notify interface from anyone: a job that already has one when the hub attaches
+   * is watched by polling, as a displaced one is; ours is registered only while nobody holds it.
+   * For tools that look at other applications' jobs (`rx-bits top`).
+   */
+  | 'observe';
 
 export interface HubOptions {
   /** Milliseconds between backstop polls while state, progress, modifications or errors are observed. Default 1,000. */
@@ -44,8 +50,8 @@ function milliseconds(value: unknown, field: string, min: number): number {
 export function checkHubOptions(options: HubOptions): CheckedHubOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected an object of hub options');
   const merged = { ...DEFAULT_HUB_OPTIONS, ...options };
-  if (merged.onDisplaced !== 'poll' && merged.onDisplaced !== 'reclaim') {
-    throw new InvalidArgumentError('onDisplaced', `expected 'poll' or 'reclaim', got ${String(merged.onDisplaced)}`);
+  if (merged.onDisplaced !== 'poll' && merged.onDisplaced !== 'reclaim' && merged.onDisplaced !== 'observe') {
+    throw new InvalidArgumentError('onDisplaced', `expected 'poll', 'reclaim' or 'observe', got ${String(merged.onDisplaced)}`);
   }
   return {
     pollInterval: milliseconds(merged.pollInterval, 'pollInterval', 1),

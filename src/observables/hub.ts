@@ -312,6 +312,8 @@ export class JobHub {
    * reconnection, and taking the registration back at a lease renewal.
    */
   async #register(job: BitsJob, flags: number, source: EventSource, callback?: CallbackObject): Promise<void> {
+    // An observer leaves a registration it finds alone, flags included: it watches by polling instead.
+    if (displacedPolicyOf(this.#registrations) === 'observe' && (await this.#heldByAnother(job, source))) return;
     if (!(await this.#setFlags(job, flags))) return;
     // Made only now: a job found gone by SetNotifyFlags has no use for one.
     this.#callback = callback ?? (await this.#newCallback());
@@ -323,6 +325,22 @@ export class JobHub {
     }
     this.#machine.to('attached');
     await this.#replay(job);
+  }
+
+  /** Whether someone else's callback is the job's notify interface; if so the hub is displaced (and has looked at the job). */
+  async #heldByAnother(job: BitsJob, source: EventSource): Promise<boolean> {
+    let registered: bigint | undefined;
+    try {
+      registered = await job.notifyInterface();
+    } catch (error) {
+      await this.#finishIfLeft(error, job, source);
+      return true;
+    }
+    if (registered === undefined || registered === this.#callback?.address) return false;
+    this.#machine.to('displaced');
+    this.#flags = undefined;
+    await this.#replay(job);
+    return true;
   }
 
   /** Nothing missed: whatever the job came to before we listened is reported now, as a replay. */
@@ -618,7 +636,8 @@ export class JobHub {
     const job = this.#job;
     const callback = this.#callback;
     const { state } = this.#machine;
-    if (job === undefined || callback === undefined || (state !== 'attached' && state !== 'displaced')) return;
+    // An observer displaced from the start has no callback yet: it gets one if the job comes free.
+    if (job === undefined || (state !== 'attached' && state !== 'displaced')) return;
     if (this.#leaseRound++ % 2 === 0) {
       const jobState = await job.getState();
       if (isFinalState(jobState)) return this.#finish(jobState, 'backstop');
@@ -627,7 +646,7 @@ export class JobHub {
       if (jobState === 'transferred') this.#emitTransferred('backstop');
     } else {
       const registered = await job.notifyInterface();
-      if (registered === callback.address) {
+      if (registered !== undefined && registered === callback?.address) {
         if (state === 'displaced') this.#machine.to('attached');
       } else if (registered === undefined || displacedPolicyOf(this.#registrations) === 'reclaim') {
         // Nobody holds it (cleared by someone, or by a service restart that kept the job): not a fight.

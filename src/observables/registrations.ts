@@ -65,7 +65,12 @@ export function shortest(registrations: Iterable<Registration>, option: 'leaseIn
 }
 
 /** `reclaim` if any subscription asks for it: taking our registration back is what it asked for. */
+/** 'reclaim' if any subscription asks for it; 'observe' only if every one does (an app's own subscription registers). */
 export function displacedPolicyOf(registrations: Iterable<Registration>): DisplacedPolicy {
-  for (const registration of registrations) if (registration.options.onDisplaced === 'reclaim') return 'reclaim';
-  return 'poll';
+  let observeOnly = true;
+  for (const registration of registrations) {
+    if (registration.options.onDisplaced === 'reclaim') return 'reclaim';
+    if (registration.options.onDisplaced !== 'observe') observeOnly = false;
+  }
+  return observeOnly ? 'observe' : 'poll';
 }
