@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: what rx-bits costs, measured side by side with a baseline in the same run (so a
- * noisy machine moves both), on the loopback BITS service. Prints one table of ratios. Never a test:
- * no assertion here fails a build.
+ * noisy machine moves both), on the loopback BITS service, and the portable engine against a bare
+ * download (bench/engine.ts). Prints one table of ratios. Never a test: no assertion here fails a build.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +23,7 @@ import { connect, jobEvents$, liveCallbackObjects, referenceStats, transferred$,
 import { LoopbackService } from '../test/loopback/service.js';
 import { startTestServer } from '../test/support/http-server.js';
 import { IHang, startHangs } from '../test/threads-hang.js';
+import { engineRows } from './engine.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -36,6 +37,9 @@ interface Row {
   readonly met: boolean | undefined;
 }
 const rows: Row[] = [];
+// 10-13, the portable engine, run first (a fresh process: its memory and CPU figures see nothing of
+// the sections below), printed last.
+const engine = await engineRows();
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -509,6 +513,7 @@ await server.close();
 koffi.unregister(floorCallback);
 koffi.free(floorVtable);
 koffi.free(floorObject);
+rows.push(...engine);
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 console.log(`rx-bits benchmarks: node ${process.version}, koffi ${koffi.version}, ${os.platform()} ${os.arch()}, ${os.cpus().length} x ${cpu}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB`);

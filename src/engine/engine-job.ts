@@ -9,8 +9,10 @@ import { canMove, isActive } from './job-state.js';
 
 /** What a job tells the engine: persistence, notifications and the scheduler all listen here. */
 export interface JobListener {
-  /** A property, the state or the progress changed (JobModification, and a save). */
+  /** A property or the state changed (JobModification, and a save). */
   changed(job: EngineJob): void;
+  /** Bytes arrived (JobModification, and a save before long: a resume reads the bytes on disk anyway). */
+  progressed(job: EngineJob): void;
   fileTransferred(job: EngineJob, file: FileRecord): void;
   transferred(job: EngineJob): void;
   /** The job entered ERROR. */
@@ -34,6 +36,9 @@ export interface AttemptFailure {
 }
 
 const FINAL: readonly JobState[] = ['acknowledged', 'cancelled'];
+
+/** How fresh the modification and last-progress times of a transferring job are kept. */
+const STAMP_INTERVAL_MS = 250;
 
 /**
  * One job of the portable engine: its record and the moves of BITS's life cycle. Methods called by
@@ -149,9 +154,16 @@ export class EngineJob {
 
   progress(file: FileRecord, bytesTransferred: number): void {
     file.bytesTransferred = bytesTransferred;
-    this.record.lastProgress = new Date().toISOString();
-    this.#touch();
+    // Chunks come by the thousand per second: the times are written down a few times a second at most.
+    const now = Date.now();
+    if (now - this.#stamped >= STAMP_INTERVAL_MS) {
+      this.#stamped = now;
+      this.record.lastProgress = this.record.modified = new Date(now).toISOString();
+    }
+    this.listener.progressed(this);
   }
+
+  #stamped = 0;
 
   fileDone(file: FileRecord, bytesTotal: number): void {
     file.bytesTotal = bytesTotal;

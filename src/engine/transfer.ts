@@ -6,7 +6,7 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
@@ -44,6 +44,8 @@ export interface ResponseInfo {
 /** An open file the transfer appends to; what `fs/promises` FileHandle offers, reduced to what is used. */
 export interface TempFileHandle {
   write(data: Uint8Array): Promise<{ readonly bytesWritten: number }>;
+  /** Several buffers in one call, as fs.WriteStream batches what queued up; absent, one write each. */
+  writev?(data: Uint8Array[]): Promise<{ readonly bytesWritten: number }>;
   close(): Promise<void>;
 }
 
@@ -141,12 +143,15 @@ class IdleWatchdog {
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
+  /** Called for every chunk: re-arms the one timer rather than making a new one. */
   bump(): void {
-    this.suspend();
-    if (!this.#controller.signal.aborted) this.#timer = setTimeout(() => this.#controller.abort(this.reason()), this.ms);
+    if (this.#controller.signal.aborted) return;
+    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#controller.abort(this.reason()), this.ms);
+    else this.#timer.refresh();
   }
   suspend(): void {
     clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 
@@ -351,23 +356,7 @@ async function writeBody(exchange: Exchange, plan: WritePlan): Promise<number> {
     exchange.watchdog.bump();
     exchange.request.onProgress(size);
   });
-  let received = 0;
-  const meter = async function* (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-    for await (const chunk of body) {
-      exchange.watchdog.bump();
-      if (exchange.request.pace !== undefined) {
-        await exchange.request.pace(chunk.length, exchange.signal);
-        // Waiting for the cap is not the server going quiet.
-        exchange.watchdog.bump();
-      }
-      received += chunk.length;
-      if (plan.bodyLength !== undefined && received > plan.bodyLength) {
-        yield chunk.subarray(0, chunk.length - (received - plan.bodyLength));
-        throw overlongBodyError(exchange.url.href, plan.bodyLength);
-      }
-      yield chunk;
-    }
-  };
+  const meter = new BodyMeter(exchange, plan.bodyLength);
   try {
     await pipeline(plan.body, meter, writer, { signal: exchange.signal });
   } catch (error) {
@@ -375,8 +364,48 @@ async function writeBody(exchange: Exchange, plan: WritePlan): Promise<number> {
   } finally {
     await writer.quiet();
   }
-  if (plan.bodyLength !== undefined && received < plan.bodyLength) throw truncatedBodyError(exchange.url.href, received, plan.bodyLength);
-  return plan.start + received;
+  if (plan.bodyLength !== undefined && meter.received < plan.bodyLength) throw truncatedBodyError(exchange.url.href, meter.received, plan.bodyLength);
+  return plan.start + meter.received;
+}
+
+/**
+ * Counts the body's bytes on their way to the file, cuts what goes past the declared length, keeps
+ * the idle watchdog fed and waits for the bandwidth cap. A Transform passes each chunk on as it
+ * came (an async iterator over the body would merge buffered chunks into new, copied buffers).
+ */
+class BodyMeter extends Transform {
+  received = 0;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly bodyLength: number | undefined,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const { watchdog, request, signal } = this.exchange;
+    watchdog.bump();
+    if (request.pace === undefined) {
+      this.#pass(chunk, callback);
+      return;
+    }
+    request.pace(chunk.length, signal).then(() => {
+      // Waiting for the cap is not the server going quiet.
+      watchdog.bump();
+      this.#pass(chunk, callback);
+    }, callback);
+  }
+
+  #pass(chunk: Buffer, callback: TransformCallback): void {
+    this.received += chunk.length;
+    if (this.bodyLength !== undefined && this.received > this.bodyLength) {
+      this.push(chunk.subarray(0, chunk.length - (this.received - this.bodyLength)));
+      callback(overlongBodyError(this.exchange.url.href, this.bodyLength));
+      return;
+    }
+    callback(null, chunk);
+  }
 }
 
 /** The one error an HTTP failure is reported as; `proxyBeforeAnswer`: a proxy was in the way and no answer arrived yet. */
@@ -417,7 +446,8 @@ class TempFileWriter extends Writable {
     start: number,
     private readonly onWritten: (size: number) => void,
   ) {
-    super();
+    // A megabyte may queue up while a write is on the disk; _writev then takes it in one call.
+    super({ highWaterMark: 1024 * 1024 });
     this.#size = start;
   }
 
@@ -435,6 +465,18 @@ class TempFileWriter extends Writable {
     this.#writeAll(chunk).then(
       () => {
         this.#size += chunk.length;
+        this.#reportSize(callback);
+      },
+      (error: unknown) => callback(localWriteError(error, this.path)),
+    );
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    const buffers = chunks.map(({ chunk }) => chunk);
+    const total = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    this.#writeMany(buffers, total).then(
+      () => {
+        this.#size += total;
         this.#reportSize(callback);
       },
       (error: unknown) => callback(localWriteError(error, this.path)),
@@ -483,6 +525,16 @@ class TempFileWriter extends Writable {
       if (bytesWritten <= 0) throw Object.assign(new Error('the disk accepted no more bytes'), { code: 'ENOSPC' });
       offset += bytesWritten;
     }
+  }
+
+  /** One writev when the handle has it; whatever it did not take goes by single writes. */
+  async #writeMany(buffers: Buffer[], total: number): Promise<void> {
+    const handle = this.#handle;
+    if (handle === undefined) throw new Error('the temporary file is not open');
+    const written = handle.writev === undefined ? 0 : (await handle.writev(buffers)).bytesWritten;
+    if (written >= total) return;
+    const rest = Buffer.concat(buffers).subarray(written);
+    await this.#writeAll(rest);
   }
 
   async #close(): Promise<void> {
