@@ -60,7 +60,7 @@ describe('the rx-bits CLI as a child process', () => {
     const bare = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), ...args]);
     const unknown = await bare('frob');
     expect(unknown.code).toBe(EXIT.usage);
-    expect(unknown.stderr).toBe("rx-bits: unknown command 'frob'; commands: get, list, watch, cancel, complete\nUsage: rx-bits <command> [options]  (rx-bits --help lists them)\n");
+    expect(unknown.stderr).toBe("rx-bits: unknown command 'frob'; commands: get, list, top, doctor, watch, cancel, complete\nUsage: rx-bits <command> [options]  (rx-bits --help lists them)\n");
     const missing = await bare('watch');
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toMatch(/^rx-bits: watch takes <id>; got none\nUsage: rx-bits watch <id> \[--backend <name>\] \[--state-dir <dir>\] \[--json\]\n$/);
@@ -156,7 +156,7 @@ describe('the command line is checked before anything connects', () => {
   test('with --json a usage error is JSON too', async () => {
     const { io: streams, err } = io();
     expect(await main(['frob', '--json'], streams)).toBe(EXIT.usage);
-    expect(JSON.parse(err())).toEqual({ error: "unknown command 'frob'; commands: get, list, watch, cancel, complete", exitCode: EXIT.usage });
+    expect(JSON.parse(err())).toEqual({ error: "unknown command 'frob'; commands: get, list, top, doctor, watch, cancel, complete", exitCode: EXIT.usage });
   });
 
   test('--help lists every command and option and exits 0', async () => {

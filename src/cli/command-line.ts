@@ -20,6 +20,8 @@ interface CommandSpec {
 const COMMANDS = {
   get: { args: ['url', 'file'], options: [], summary: 'download through BITS, with progress; Ctrl-C leaves the job running' },
   list: { args: [], options: ['state', 'name-prefix', 'all-users'], summary: "the current user's jobs" },
+  top: { args: [], options: ['all-users'], summary: 'a live view of the jobs: keys to suspend, resume, cancel, complete' },
+  doctor: { args: [], options: [], summary: 'what this machine offers, and which backend connect() would take and why' },
   watch: { args: ['id'], options: [], summary: "follow a job's state and progress until it finishes" },
   cancel: { args: ['id'], options: [], summary: 'cancel a job' },
   complete: { args: ['id'], options: [], summary: 'complete a transferred job (its files appear at their names)' },
@@ -36,7 +38,7 @@ const OPTION_USAGE: Record<CommandOption, string> = {
 const OPTION_HELP: Record<CommandOption, string> = {
   state: `list: only jobs in these states (${JOB_STATES.join(', ')})`,
   'name-prefix': 'list: only jobs whose display name starts with this',
-  'all-users': "list: every user's jobs (needs an elevated, administrator process)",
+  'all-users': "list, top: every user's jobs (needs an elevated, administrator process)",
 };
 
 export interface ListFilter {
@@ -50,6 +52,8 @@ export type CommandLine =
   | { readonly command: 'help' }
   | ({ readonly command: 'get'; readonly url: string; readonly file: string } & Common)
   | ({ readonly command: 'list'; readonly filter: ListFilter } & Common)
+  | ({ readonly command: 'top'; readonly allUsers: boolean } & Common)
+  | ({ readonly command: 'doctor' } & Common)
   | ({ readonly command: 'watch' | 'cancel' | 'complete'; readonly id: string } & Common);
 
 interface Common {
@@ -158,6 +162,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       return { command: name, url: rest[0]!, file: rest[1]!, ...common };
     case 'list':
       return { command: name, filter: listFilter(values.state, values['name-prefix'], values['all-users'] === true), ...common };
+    case 'top':
+      return { command: name, allUsers: values['all-users'] === true, ...common };
+    case 'doctor':
+      return { command: name, ...common };
     default:
       return { command: name, id: rest[0]!, ...common };
   }

@@ -1,15 +1,17 @@
 import path from 'node:path';
 import { lastValueFrom, takeWhile, tap, type Subscription } from 'rxjs';
 import { download, type DownloadSnapshot } from '../app/download.js';
-import { E_ACCESSDENIED } from '../com/hresult.js';
 import { ComError, InvalidArgumentError, NotSupportedByBackendError, RxBitsError, UnsupportedPlatformError } from '../com/errors.js';
 import { connect, type BitsManager } from '../com/manager.js';
 import type { ComRuntime } from '../com/runtime.js';
 import { progress$ } from '../observables/progress.js';
 import { state$ } from '../observables/state.js';
 import { BitsJobError } from '../operators/bits-job-error.js';
+import { allUsersError } from './all-users.js';
 import { helpText, parseCommandLine, UsageError, usageLine, type ListFilter } from './command-line.js';
+import { doctor } from './doctor.js';
 import { ProgressDisplay } from './progress-line.js';
+import { top } from './top.js';
 
 /** Exit codes a script can rely on. */
 export const EXIT = {
@@ -27,7 +29,9 @@ export const EXIT = {
 } as const;
 
 export interface CliIo {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Keys for `top`; absent or not a terminal, `top` prints one snapshot and exits. */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   readonly stderr: NodeJS.WritableStream;
   /** Resolves when the user asks to stop (Ctrl-C); the CLI then leaves the job in the service. */
   readonly interrupted: Promise<void>;
@@ -47,6 +51,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return EXIT.ok;
     }
     json = line.json;
+    // The doctor looks at how connecting goes: it connects (or fails to) its own way.
+    if (line.command === 'doctor') return await doctor(line, io);
     const bits = await connect({
       ...(line.backend === undefined ? {} : { backend: line.backend }),
       ...(io.runtime === undefined ? {} : { runtime: io.runtime }),
@@ -58,6 +64,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
           return await get(bits, line.url, path.resolve(line.file), json, io, out);
         case 'list':
           return await list(bits, line.filter, json, out);
+        case 'top':
+          return await top(bits, line, io);
         case 'watch':
           return await watch(bits, line.id, json, out);
         case 'cancel':
@@ -106,18 +114,9 @@ async function list(bits: BitsManager, filter: ListFilter, json: boolean, out: (
       }
     }
   } catch (error) {
-    if (filter.allUsers && error instanceof ComError && error.hresult === E_ACCESSDENIED) throw new AllUsersDeniedError(error);
-    throw error;
+    throw allUsersError(error, filter.allUsers);
   }
   return EXIT.ok;
-}
-
-/** `--all-users` from a process that is not elevated: BITS lists every user's jobs to administrators only. */
-class AllUsersDeniedError extends RxBitsError {
-  override readonly name = 'AllUsersDeniedError';
-  constructor(cause: ComError) {
-    super(`--all-users needs an elevated process (run it from an administrator prompt); the service answered ${cause.message}`, { cause });
-  }
 }
 
 async function watch(bits: BitsManager, id: string, json: boolean, out: (line: string) => void): Promise<number> {

@@ -4,7 +4,7 @@ import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
 import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
-import { E_ACCESSDENIED, formatHresult, hresultMessage, isFailure, REGDB_E_CLASSNOTREG } from './hresult.js';
+import { E_ACCESSDENIED, formatHresult, hresultMessage, hresultName, isFailure, REGDB_E_CLASSNOTREG } from './hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
 import { BitsJob, type FileSpec, type JobContext } from './job.js';
 import { pointerSlot, readPointer } from './native-types.js';
@@ -220,7 +220,7 @@ async function matches(job: BitsJob, ids: ReadonlySet<Guid> | undefined, prefix:
  * session cannot use it (services, SSH, scheduled tasks: ERROR_NOT_LOGGED_ON), or policy forbids it.
  * connect() without a named backend falls back to the portable engine on these.
  */
-const REFUSALS: ReadonlySet<number> = new Set([
+export const REFUSALS: ReadonlySet<number> = new Set([
   REGDB_E_CLASSNOTREG,
   0x80070422, // ERROR_SERVICE_DISABLED
   0x80070424, // ERROR_SERVICE_DOES_NOT_EXIST
@@ -229,6 +229,15 @@ const REFUSALS: ReadonlySet<number> = new Set([
   E_ACCESSDENIED,
   0x8020003e, // BG_E_BLOCKED_BY_POLICY
 ]);
+
+/** Why connect() took a backend: the one wording, which `rx-bits doctor` repeats. */
+export const CHOICE_REASONS = {
+  asked: 'asked for',
+  windowsDefault: 'the default on Windows',
+  notWindows: (platform: string) => `BITS is a Windows service; this process runs on '${platform}'`,
+  refused: (hresult: number, detail: string) =>
+    `BITS refused this process with ${hresultName(hresult) ?? formatHresult(hresult)} (${formatHresult(hresult)}): ${hresultMessage(hresult) ?? detail}`,
+} as const;
 
 /** Connects to the job manager of a backend; see {@link ConnectOptions.backend} for the choice. */
 export async function connect(options: ConnectOptions = {}): Promise<BitsManager> {
@@ -243,21 +252,20 @@ export async function connect(options: ConnectOptions = {}): Promise<BitsManager
   // alone starts no thread.
   startReceiver();
   if (named === 'portable') {
-    const choice: BackendChoice = { backend: 'portable', reason: 'asked for' };
+    const choice: BackendChoice = { backend: 'portable', reason: CHOICE_REASONS.asked };
     return options.runtime === undefined ? connectPortable(stateDir, portable, choice) : connectService('portable', options.runtime, choice);
   }
-  if (named !== undefined) return connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: 'asked for' });
+  if (named !== undefined) return connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: CHOICE_REASONS.asked });
   if (options.runtime === undefined && process.platform !== 'win32') {
-    return connectPortable(stateDir, portable, { backend: 'portable', reason: `BITS is a Windows service; this process runs on '${process.platform}'` });
+    return connectPortable(stateDir, portable, { backend: 'portable', reason: CHOICE_REASONS.notWindows(process.platform) });
   }
   try {
-    return await connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: 'the default on Windows' });
+    return await connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: CHOICE_REASONS.windowsDefault });
   } catch (error) {
     if (!(error instanceof ComError) || !REFUSALS.has(error.hresult)) throw error;
-    const label = `${error.code ?? formatHresult(error.hresult)} (${formatHresult(error.hresult)})`;
     return connectPortable(stateDir, portable, {
       backend: 'portable',
-      reason: `BITS refused this process with ${label}: ${hresultMessage(error.hresult) ?? error.message}`,
+      reason: CHOICE_REASONS.refused(error.hresult, error.message),
       refusal: { hresult: error.hresult, code: error.code },
     });
   }

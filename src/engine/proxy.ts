@@ -58,14 +58,25 @@ function bypassed(bypass: string, target: URL): boolean {
   );
 }
 
-/** The environment's proxy settings, lowercase names first, as curl and undici read them. */
+/** The environment variables that set the proxy, each setting's lowercase name first. */
+export const PROXY_VARIABLES = { http: ['http_proxy', 'HTTP_PROXY'], https: ['https_proxy', 'HTTPS_PROXY'], noProxy: ['no_proxy', 'NO_PROXY'] } as const;
+
+export type ProxySetting = keyof typeof PROXY_VARIABLES;
+
+/** Which variable sets each proxy setting, and to what, as curl and undici read them: lowercase first, empty is unset. */
+export function environmentProxies(env: Readonly<Record<string, string | undefined>> = process.env): Record<ProxySetting, { variable: string; value: string } | undefined> {
+  const pick = (setting: ProxySetting) => {
+    const variable = PROXY_VARIABLES[setting].find((name) => env[name] !== undefined);
+    const value = variable === undefined ? undefined : env[variable];
+    return variable === undefined || value === undefined || value === '' ? undefined : { variable, value };
+  };
+  return { http: pick('http'), https: pick('https'), noProxy: pick('noProxy') };
+}
+
 function environmentRoute(): Route {
-  const env = process.env;
-  const httpProxy = env.http_proxy ?? env.HTTP_PROXY ?? '';
-  const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY ?? '';
-  const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
-  if (httpProxy === '' && httpsProxy === '') return { kind: 'direct' };
-  return { kind: 'environment', httpProxy, httpsProxy, noProxy };
+  const { http, https, noProxy } = environmentProxies();
+  if (http === undefined && https === undefined) return { kind: 'direct' };
+  return { kind: 'environment', httpProxy: http?.value ?? '', httpsProxy: https?.value ?? '', noProxy: noProxy?.value ?? '' };
 }
 
 /**

@@ -66,7 +66,8 @@ function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-function parseRecord(text: string): LockRecord | undefined {
+/** The lock file's record, or undefined for one that is not (empty, garbage, a pid kill() must never see). */
+export function parseLockRecord(text: string): LockRecord | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -99,7 +100,7 @@ async function readInstance(file: string): Promise<Instance | undefined> {
     const stats = await handle.stat();
     const text = await handle.readFile('utf8');
     const key = createHash('sha256').update(`${stats.ino}:${stats.size}:${text}`).digest('hex').slice(0, 20);
-    return { record: parseRecord(text), key };
+    return { record: parseLockRecord(text), key };
   } finally {
     await handle.close();
   }
@@ -282,7 +283,7 @@ export class DirectoryLock {
       const fd = openSync(this.file, 'r');
       let ours: boolean;
       try {
-        ours = parseRecord(readFileSync(fd, 'utf8'))?.nonce === this.record.nonce;
+        ours = parseLockRecord(readFileSync(fd, 'utf8'))?.nonce === this.record.nonce;
       } finally {
         closeSync(fd);
       }

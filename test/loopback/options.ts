@@ -37,6 +37,22 @@ export interface LoopbackOptions extends NotifierOptions, Omit<JobModelOptions, 
    *   Resume returns with the job TRANSFERRED and FileTransferred/JobTransferred already delivered.
    */
   readonly notifiesDuringCalls: boolean;
+  /**
+   * The newest BITS whose versioned class id is registered (src/com/bits-versions.ts): CoCreateInstance
+   * of a newer one answers REGDB_E_CLASSNOTREG, as on an older Windows. '10.3' (every one) is Windows
+   * 10 1903 and later, and 11. '1.0' is Wine: its qmgr service registers the class object of
+   * CLSID_BackgroundCopyManager only (dlls/qmgr/service.c, CoRegisterClassObject in StartCount), and
+   * the versioned coclasses of its bits*.idl are compiled for their GUIDs only (qmgr_local.idl:
+   * `#pragma makedep ident`, no `register`), so no CLSID_BackgroundCopyManagerX_Y is registered there.
+   */
+  readonly bitsVersion: string;
+  /**
+   * CoCreateInstance of a service's class ids fails with this HRESULT, whatever the id or interface:
+   * ERROR_NOT_LOGGED_ON (0x800704DD: a service, an SSH session, a scheduled task), ERROR_SERVICE_DISABLED,
+   * REGDB_E_CLASSNOTREG, BG_E_BLOCKED_BY_POLICY, E_ACCESSDENIED... For BITS this covers the versioned
+   * ids too, as Windows refuses the caller, not the class.
+   */
+  readonly refusals: Readonly<Partial<Record<'bits' | 'delivery-optimization', number>>>;
 }
 
 export const DEFAULTS: LoopbackOptions = {
@@ -58,4 +74,6 @@ export const DEFAULTS: LoopbackOptions = {
   dropModification: undefined,
   holdModificationsUntilTerminal: false,
   minimumNotificationIntervalMs: 0,
+  bitsVersion: '10.3',
+  refusals: {},
 };

@@ -1,3 +1,4 @@
+import { bitsVersionsThrough } from '../../src/com/bits-versions.js';
 import type { ComObject } from '../../src/com/com-object.js';
 import { ComError } from '../../src/com/errors.js';
 import type { Guid } from '../../src/com/guid.js';
@@ -12,6 +13,13 @@ import { createManager } from './manager.js';
 import type { NotifyTarget } from './notifier.js';
 import type { Flavor, JobEntry, ServiceCore } from './shared.js';
 import { TaskMemory } from './task-memory.js';
+
+/** The service a class id reaches, if it is registered: BITS's plain and versioned ids (up to `bitsVersion`), DO's. */
+function flavorOf(clsid: Guid, bitsVersion: string): Flavor | undefined {
+  if (clsid === CLSID_DeliveryOptimization) return 'delivery-optimization';
+  if (clsid === CLSID_BackgroundCopyManager) return 'bits';
+  return bitsVersionsThrough(bitsVersion).some((entry) => entry.clsid === clsid) ? 'bits' : undefined;
+}
 
 /** Who a client process runs as: BITS lists and hands out jobs by their owner. */
 export interface ProcessIdentity {
@@ -55,9 +63,10 @@ export class ClientProcess {
       initialize: () => Promise.resolve(),
       createInstance: async (clsid, iid) => {
         await new Promise((resolve) => setImmediate(resolve));
-        const flavor: Flavor | undefined =
-          clsid === CLSID_BackgroundCopyManager ? 'bits' : clsid === CLSID_DeliveryOptimization ? 'delivery-optimization' : undefined;
+        const flavor = flavorOf(clsid, core.options.bitsVersion);
         if (flavor === undefined) throw new ComError(REGDB_E_CLASSNOTREG, 'ole32', `CoCreateInstance(${clsid})`);
+        const refusal = core.options.refusals[flavor];
+        if (refusal !== undefined) throw new ComError(refusal, 'ole32', `CoCreateInstance(${clsid})`);
         if (!core.available) throw new ComError(RPC_S_SERVER_UNAVAILABLE, 'ole32', `CoCreateInstance(${clsid})`);
         if (!IBackgroundCopyManager.iids.includes(iid)) throw new ComError(E_NOINTERFACE, 'ole32', `CoCreateInstance(${clsid})`);
         return createManager(core, this, flavor).address;
