@@ -1,16 +1,30 @@
+import { throwError } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, test } from 'vitest';
-import { BitsJobError, exponentialBackoff, InvalidArgumentError, JobLeftQueueError, retryOnJobError, type ErrorEvent } from '../src/index.js';
+import {
+  BitsJobError,
+  cancelOnUnsubscribe,
+  exponentialBackoff,
+  failOnJobError,
+  InvalidArgumentError,
+  JobLeftQueueError,
+  retryOnJobError,
+  transferRate,
+  type ErrorEvent,
+  type JobEvent,
+  type ModificationEvent,
+} from '../src/index.js';
 import { secondsLeft } from '../src/operators/progress-of.js';
 import { checkWindow, SlidingRate } from '../src/operators/sliding-rate.js';
 
 const JOB = '{00000000-0000-0000-0000-000000000001}' as ErrorEvent['jobId'];
 
-function errorEvent(file?: { url: string }): ErrorEvent {
+function errorEvent(file?: { url: string }, transient = false): ErrorEvent {
   return {
     type: 'error',
     jobId: JOB,
     source: 'callback',
-    transient: false,
+    transient,
     error: {
       context: 'remoteFile',
       hresult: 0x80190194,
@@ -19,6 +33,35 @@ function errorEvent(file?: { url: string }): ErrorEvent {
       contextDescription: undefined,
       protocol: 'http',
       file: file === undefined ? undefined : { url: file.url, localPath: '/tmp/x', bytesTotal: undefined, bytesTransferred: 0, completed: false },
+    },
+  };
+}
+
+const transferredEvent: JobEvent = { type: 'transferred', jobId: JOB, source: 'callback' };
+const modificationTo = (state: ModificationEvent['state']): ModificationEvent => ({
+  type: 'modification',
+  jobId: JOB,
+  source: 'callback',
+  state,
+  progress: { bytesTotal: 100, bytesTransferred: 0, filesTotal: 1, filesTransferred: 0 },
+});
+
+function scheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+/** A job whose resume() and cancel() record the virtual time they were called at. */
+function recordingJob(clock: TestScheduler) {
+  const calls = { resume: [] as number[], cancel: [] as number[] };
+  return {
+    calls,
+    resume: () => {
+      calls.resume.push(clock.now());
+      return Promise.resolve();
+    },
+    cancel: () => {
+      calls.cancel.push(clock.now());
+      return Promise.resolve({ hresult: 0, code: 'S_OK' });
     },
   };
 }
@@ -95,5 +138,67 @@ describe('rates', () => {
   test('a window must be positive, and the error says what it got', () => {
     expect(() => checkWindow(0)).toThrow(/window.*got 0/);
     expect(checkWindow(1)).toBe(1);
+  });
+});
+
+describe('retryOnJobError: the nudge of a stay in TRANSIENT_ERROR', () => {
+  const nudged = (marbles: string): number[] => {
+    const clock = scheduler();
+    const job = recordingJob(clock);
+    const values = { t: errorEvent(undefined, true), x: transferredEvent, s: modificationTo('transientError') };
+    clock.run(({ cold }) => {
+      cold(marbles, values).pipe(retryOnJobError(job, { nudgeTransientAfter: 5, scheduler: clock })).subscribe();
+    });
+    return job.calls.resume;
+  };
+
+  test('a transfer before the nudge is due ends the stay: the job is not resumed', () => {
+    expect(nudged('-t-x---------|')).toEqual([]);
+  });
+
+  test('a modification that still says TRANSIENT_ERROR is the same stay: the nudge still comes', () => {
+    expect(nudged('-t-s---------|')).toEqual([6]);
+  });
+});
+
+describe('failOnJobError', () => {
+  test('by default a transient error fails the stream too', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const values = { t: errorEvent(undefined, true) };
+      expectObservable(cold('-t-t', values).pipe(failOnJobError())).toBe('-#', undefined, new BitsJobError(errorEvent(undefined, true)));
+    });
+  });
+});
+
+describe('cancelOnUnsubscribe', () => {
+  test('a stream that failed upstream passes the error on and does not cancel the job', () => {
+    const clock = scheduler();
+    const job = recordingJob(clock);
+    const failure = new Error('upstream');
+    let caught: unknown;
+    const subscription = throwError(() => failure)
+      .pipe(cancelOnUnsubscribe(job))
+      .subscribe({ error: (error: unknown) => (caught = error) });
+    subscription.unsubscribe();
+    expect(caught).toBe(failure);
+    expect(job.calls.cancel).toEqual([]);
+  });
+});
+
+describe('SlidingRate and the window option', () => {
+  test('a reading below the latest one (not only below an older one) is a restarted transfer: measuring starts again', () => {
+    // A window wide enough that no sample slides out: the restart alone decides.
+    const rate = new SlidingRate(10_000);
+    expect(rate.sample(0, 0)).toBeUndefined();
+    expect(rate.sample(1000, 1000)).toBe(1000);
+    expect(rate.sample(2000, 3000)).toBe(1500);
+    // Below the latest reading (3000), above an older one (1000): the transfer restarted.
+    expect(rate.sample(3000, 2000)).toBeUndefined();
+    expect(rate.sample(4000, 2500)).toBe(500);
+  });
+
+  test('a window that is not a number is refused, even one that compares as positive', () => {
+    expect(() => checkWindow('5' as unknown as number)).toThrow(InvalidArgumentError);
+    expect(() => transferRate({ window: '5' as unknown as number })).toThrow(/window.*got 5/);
   });
 });

@@ -647,7 +647,8 @@ export class JobHub {
     } else {
       const registered = await job.notifyInterface();
       if (registered !== undefined && registered === callback?.address) {
-        if (state === 'displaced') this.#machine.to('attached');
+        // Given back (another process restored the interface it found): the flags are still theirs.
+        if (state === 'displaced' && (await this.#setFlags(job, unionOfFlags(this.#registrations)))) this.#machine.to('attached');
       } else if (registered === undefined || displacedPolicyOf(this.#registrations) === 'reclaim') {
         // Nobody holds it (cleared by someone, or by a service restart that kept the job): not a fight.
         await this.#register(job, unionOfFlags(this.#registrations), 'backstop', callback);
@@ -711,9 +712,10 @@ export class JobHub {
    * queue does; a service that stays away past `reconnectTimeout` errors them.
    */
   async #reconnect(): Promise<void> {
+    // Set exactly while the state is `reconnecting` (cleared on leaving it, by success or #detach).
     const reconnecting = this.#reconnecting;
     const old = this.#job;
-    if (reconnecting === undefined || old === undefined || this.#machine.state !== 'reconnecting') return;
+    if (reconnecting === undefined || old === undefined) return;
     let fresh: BitsJob;
     try {
       fresh = await reopenJob(old);

@@ -33,8 +33,8 @@ export function operate<T, R>(setup: (subscriber: Subscriber<R>) => OperatorHand
     new Observable<R>((subscriber) => {
       const { finalize, ...handlers } = setup(subscriber);
       follow(subscriber, source, handlers);
-      // Added after upstream's subscription, so that it runs after upstream has been left.
-      if (finalize !== undefined) subscriber.add(finalize);
+      // Added after upstream's subscription, so that it runs after upstream has been left (none: add ignores undefined).
+      subscriber.add(finalize);
     });
 }
 
