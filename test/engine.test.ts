@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { describe, expect, test } from 'vitest';
-import { ComError, InvalidArgumentError, NotSupportedByBackendError } from '../src/com/errors.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { InvalidArgumentError, NotSupportedByBackendError } from '../src/com/errors.js';
 import { connect } from '../src/com/manager.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { PortableEngine } from '../src/engine/engine.js';
@@ -12,6 +12,7 @@ import { whenHubsIdle } from '../src/observables/hub.js';
 import { FAST, useEngine } from './support/engine-harness.js';
 import { content } from './support/http-server.js';
 import { until } from './support/harness.js';
+import { LoopbackService } from './loopback/service.js';
 
 /** Issue I: the portable engine behind the library's unchanged API. */
 describe('the portable engine', () => {
@@ -235,12 +236,15 @@ describe('the portable engine', () => {
 
 describe('connect() chooses the backend', () => {
   const h = useEngine();
-  const refusing = (hresult: number): ComRuntime => ({
-    pathStyle: 'posix',
-    initialize: () => Promise.resolve(),
-    createInstance: () => Promise.reject(new ComError(hresult, 'ole32', 'CoCreateInstance')),
-    freeTaskMemory: () => undefined,
-    disconnectObject: () => Promise.resolve(),
+  /** A loopback BITS service whose CoCreateInstance refuses this process with `hresult`. */
+  const services: LoopbackService[] = [];
+  const refusing = (hresult: number): ComRuntime => {
+    const service = new LoopbackService({ refusals: { bits: hresult } });
+    services.push(service);
+    return service.runtime;
+  };
+  afterEach(async () => {
+    for (const service of services.splice(0)) await service.close();
   });
 
   test.each([
@@ -248,6 +252,7 @@ describe('connect() chooses the backend', () => {
     [0x80070422, 'ERROR_SERVICE_DISABLED'],
     [0x80040154, 'REGDB_E_CLASSNOTREG'],
     [0x8020003e, 'BG_E_BLOCKED_BY_POLICY'],
+    [0x80070005, 'E_ACCESSDENIED'],
   ])('BITS refusing with %s (%s) falls back to the portable engine, saying why', async (hresult, code) => {
     const stateDir = path.join(h.dir, `fallback-${code}`);
     const bits = await connect({ runtime: refusing(hresult), stateDir });
