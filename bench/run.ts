@@ -23,19 +23,11 @@ import { connect, jobEvents$, liveCallbackObjects, referenceStats, transferred$,
 import { LoopbackService } from '../test/loopback/service.js';
 import { startTestServer } from '../test/support/http-server.js';
 import { IHang, startHangs } from '../test/threads-hang.js';
-import { engineRows } from './engine.js';
+import { engineRows, type Row } from './engine.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
-interface Row {
-  readonly metric: string;
-  readonly ours: string;
-  readonly baseline: string;
-  readonly ratio: string;
-  readonly target: string;
-  readonly met: boolean | undefined;
-}
 const rows: Row[] = [];
 // 10-13, the portable engine, run first (a fresh process: its memory and CPU figures see nothing of
 // the sections below), printed last.

@@ -1,8 +1,8 @@
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { connect, NotifyFlags, registrationChanges$, ServiceUnavailableError, state$, transferred$, type RegistrationChange } from '../src/index.js';
+import { connect, registrationChanges$, ServiceUnavailableError, state$, transferred$, type RegistrationChange } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
-import { Recorder, until, useLoopback } from './support/harness.js';
+import { registerAnother, until, useLoopback } from './support/harness.js';
 
 /**
  * The registration is a lease (issue H): BITS keeps one notify interface per job (last writer wins)
@@ -27,21 +27,7 @@ describe('the lease on a job’s registration', () => {
     expect(liveHubs(), 'hubs still attached').toBe(0);
   });
 
-  /** Another process registers its own callback on the job (last writer wins). */
-  async function takeOver(id: string): Promise<{ recorder: Recorder; done: () => Promise<void> }> {
-    const other = await h.bits.getJob(id);
-    const recorder = new Recorder();
-    await other.setNotifyFlags(NotifyFlags.JobTransferred);
-    await other.setNotifyInterface(recorder.callback);
-    return {
-      recorder,
-      done: async () => {
-        await other.setNotifyInterface(null).catch(() => undefined);
-        await other.release();
-        await recorder.dispose();
-      },
-    };
-  }
+  const takeOver = (id: string) => registerAnother(h.bits, id);
 
   test('transferred$ alone, displaced by another process: noticed, reported once, and the transfer still heard by polling', async () => {
     const warnings: string[] = [];

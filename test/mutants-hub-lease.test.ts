@@ -15,7 +15,7 @@ import {
   type RegistrationChange,
 } from '../src/index.js';
 import { liveHubs, sameProgress, whenHubsIdle } from '../src/observables/hub.js';
-import { Recorder, until, useLoopback, type Harness } from './support/harness.js';
+import { Recorder, registerAnother, until, useLoopback, type Harness } from './support/harness.js';
 
 /**
  * Issue G: the hub's backstop poll, lease renewals, displacement and reconnection back-off, each
@@ -29,20 +29,7 @@ async function settle(condition: () => boolean): Promise<void> {
 }
 
 /** Another process registers its own callback on the job (last writer wins). */
-async function takeOver(h: Harness, id: string): Promise<{ recorder: Recorder; done: () => Promise<void> }> {
-  const other = await h.bits.getJob(id);
-  const recorder = new Recorder();
-  await other.setNotifyFlags(NotifyFlags.JobTransferred);
-  await other.setNotifyInterface(recorder.callback);
-  return {
-    recorder,
-    done: async () => {
-      await other.setNotifyInterface(null).catch(() => undefined);
-      await other.release();
-      await recorder.dispose();
-    },
-  };
-}
+const takeOver = (h: Harness, id: string) => registerAnother(h.bits, id);
 
 describe('the lease and the backstop poll', () => {
   const h = useLoopback();

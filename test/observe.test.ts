@@ -2,7 +2,7 @@ import { firstValueFrom, lastValueFrom, takeWhile, toArray } from 'rxjs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError, NotifyFlags, state$, transferred$ } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
-import { Recorder, useLoopback } from './support/harness.js';
+import { registerAnother, useLoopback } from './support/harness.js';
 
 /**
  * onDisplaced: 'observe' (for tools such as `rx-bits top`): watch a job without ever taking its
@@ -19,20 +19,7 @@ describe("onDisplaced: 'observe'", () => {
   });
 
   /** Another application registered its callback and flags on the job first. */
-  async function registeredByAnother(id: string) {
-    const other = await h.bits.getJob(id);
-    const recorder = new Recorder();
-    await other.setNotifyFlags(NotifyFlags.JobTransferred);
-    await other.setNotifyInterface(recorder.callback);
-    return {
-      recorder,
-      done: async () => {
-        await other.setNotifyInterface(null).catch(() => undefined);
-        await other.release();
-        await recorder.dispose();
-      },
-    };
-  }
+  const registeredByAnother = (id: string) => registerAnother(h.bits, id);
 
   test("a job another application registered: its callback and flags stay, the observer still follows the job by polling", async () => {
     const job = await h.bits.createJob({ displayName: 'watched', files: [{ url: h.server.url('/files/o?size=20000'), localPath: h.local('o.bin') }] });

@@ -1,8 +1,8 @@
-import koffi from 'koffi';
 import type { ComObject } from '../../src/com/com-object.js';
 import { E_INVALIDARG, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyFile } from '../../src/com/interfaces.js';
-import { BG_FILE_PROGRESS, BG_SIZE_UNKNOWN, type Pointer } from '../../src/com/native-types.js';
+import type { Pointer } from '../../src/com/native-types.js';
+import { writeFileProgress } from '../../src/engine/com/structs.js';
 import type { FileModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import { counted, loopbackClass, missing, writePointer, type ServiceCore } from './shared.js';
@@ -22,15 +22,7 @@ export function createFileObject(core: ServiceCore, process: ClientProcess, file
     methods: counted(core, IBackgroundCopyFile, {
       GetRemoteName: (out: Pointer | null) => string(out, file.url),
       GetLocalName: (out: Pointer | null) => string(out, file.localPath),
-      GetProgress: (out: Pointer | null) => {
-        if (missing(out)) return E_INVALIDARG;
-        koffi.encode(out, BG_FILE_PROGRESS, {
-          BytesTotal: file.bytesTotal === undefined ? BG_SIZE_UNKNOWN : BigInt(file.bytesTotal),
-          BytesTransferred: BigInt(file.bytesTransferred),
-          Completed: file.completed ? 1 : 0,
-        });
-        return S_OK;
-      },
+      GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeFileProgress(out!, file), S_OK)),
     }),
   });
 }

@@ -22,7 +22,8 @@ import {
   IUnknown,
 } from '../../src/com/interfaces.js';
 import { invokeSync } from '../../src/com/invoke.js';
-import { BG_FILE_INFO, BG_JOB_PROGRESS, BG_JOB_TIMES, BG_SIZE_UNKNOWN, pointerSlot, readPointer, type Pointer } from '../../src/com/native-types.js';
+import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../src/com/native-types.js';
+import { writeJobProgress, writeJobTimes } from '../../src/engine/com/structs.js';
 import { createDoJob } from './do-job.js';
 import { createFileEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
@@ -55,13 +56,6 @@ export const CALLBACK_QUERY_ORDER: readonly Guid[] = [
   IBackgroundCopyCallback2.iid,
   IBackgroundCopyCallback.iid,
 ];
-
-/** A Date as FILETIME (100 ns ticks since 1601-01-01); undefined is 0, "never". */
-function dateToFileTime(date: Date | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
-  if (date === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
-  const ticks = (BigInt(date.getTime()) + 11644473600000n) * 10000n;
-  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
-}
 
 /** QueryInterface on the callback, in the order a real COM service asks (IMarshal first, refused). */
 function registerCallback(core: ServiceCore, process: ClientProcess, entry: JobEntry, address: Pointer): number {
@@ -139,26 +133,8 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       return S_OK;
     },
     GetType: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.type), S_OK)),
-    GetProgress: (out: Pointer | null) => {
-      if (missing(out)) return E_INVALIDARG;
-      const known = model.files.every((file) => file.bytesTotal !== undefined);
-      koffi.encode(out, BG_JOB_PROGRESS, {
-        BytesTotal: known ? BigInt(model.files.reduce((sum, file) => sum + (file.bytesTotal ?? 0), 0)) : BG_SIZE_UNKNOWN,
-        BytesTransferred: BigInt(model.files.reduce((sum, file) => sum + file.bytesTransferred, 0)),
-        FilesTotal: model.files.length,
-        FilesTransferred: model.files.filter((file) => file.completed).length,
-      });
-      return S_OK;
-    },
-    GetTimes: (out: Pointer | null) => {
-      if (missing(out)) return E_INVALIDARG;
-      koffi.encode(out, BG_JOB_TIMES, {
-        CreationTime: dateToFileTime(model.created),
-        ModificationTime: dateToFileTime(model.modified),
-        TransferCompletionTime: dateToFileTime(model.transferCompleted),
-      });
-      return S_OK;
-    },
+    GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, model.files), S_OK)),
+    GetTimes: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobTimes(out!, model.created, model.modified, model.transferCompleted), S_OK)),
     GetState: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.state), S_OK)),
     GetError: (out: Pointer | null) => {
       if (missing(out)) return E_INVALIDARG;

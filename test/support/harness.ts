@@ -6,6 +6,7 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import type { Backend } from '../../src/com/backend.js';
 import { CallbackObject, liveCallbackObjects, type Notification, type NotificationKind } from '../../src/com/callback-object.js';
 import { referenceStats } from '../../src/com/com-ptr.js';
+import { NotifyFlags } from '../../src/com/enums.js';
 import { connect, type BitsManager } from '../../src/com/manager.js';
 import { LoopbackService, type LoopbackOptions } from '../loopback/service.js';
 import { startTestServer, type TestServer } from './http-server.js';
@@ -89,6 +90,25 @@ export class Recorder {
     }
     this.callback.dispose();
   }
+}
+
+/**
+ * Another process registers its own callback (and JobTransferred as its flags) on the job: BITS
+ * keeps one notify interface per job, and the last writer wins. `done` clears and releases it.
+ */
+export async function registerAnother(bits: BitsManager, id: string): Promise<{ recorder: Recorder; done: () => Promise<void> }> {
+  const other = await bits.getJob(id);
+  const recorder = new Recorder();
+  await other.setNotifyFlags(NotifyFlags.JobTransferred);
+  await other.setNotifyInterface(recorder.callback);
+  return {
+    recorder,
+    done: async () => {
+      await other.setNotifyInterface(null).catch(() => undefined);
+      await other.release();
+      await recorder.dispose();
+    },
+  };
 }
 
 /**

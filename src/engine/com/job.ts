@@ -5,7 +5,7 @@ import { encodeGuid, type Guid } from '../../com/guid.js';
 import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_INVALID_STATE, E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyCallback, IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../com/interfaces.js';
 import { invokeSync } from '../../com/invoke.js';
-import { BG_FILE_INFO, BG_JOB_PROGRESS, BG_JOB_TIMES, BG_SIZE_UNKNOWN, pointerSlot, readPointer, type Pointer } from '../../com/native-types.js';
+import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../com/native-types.js';
 import type { EngineJob } from '../engine-job.js';
 import { stateNumber } from '../job-state.js';
 import { engineClass, missing, outInt, outObject, outString, outUint, writePointer, type EngineContext } from './context.js';
@@ -13,6 +13,7 @@ import { createEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
 import { createFileObject } from './file.js';
 import { createHttpOptions } from './http-options.js';
+import { writeJobProgress, writeJobTimes } from './structs.js';
 
 /**
  * IBackgroundCopyJob of the portable engine: one object per job while anyone holds it (as COM keeps
@@ -21,13 +22,6 @@ import { createHttpOptions } from './http-options.js';
  */
 
 const jobClass = engineClass(IBackgroundCopyJob);
-
-/** A Date (ISO text) as FILETIME (100 ns ticks since 1601-01-01); undefined is 0, "never". */
-function fileTime(iso: string | undefined): { dwLowDateTime: number; dwHighDateTime: number } {
-  if (iso === undefined) return { dwLowDateTime: 0, dwHighDateTime: 0 };
-  const ticks = (BigInt(Date.parse(iso)) + 11644473600000n) * 10000n;
-  return { dwLowDateTime: Number(ticks & 0xffffffffn), dwHighDateTime: Number(ticks >> 32n) };
-}
 
 /** The callback's IBackgroundCopyCallback2 (FileTransferred too) or IBackgroundCopyCallback, with one reference. */
 function callbackOf(address: Pointer): { address: Pointer; supportsFileTransferred: boolean } | undefined {
@@ -77,24 +71,11 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
         return S_OK;
       },
       GetType: (out: Pointer | null) => outInt(out, 0),
-      GetProgress: (out: Pointer | null) => {
-        if (missing(out)) return E_INVALIDARG;
-        const known = record.files.every((file) => file.bytesTotal !== undefined);
-        koffi.encode(out, BG_JOB_PROGRESS, {
-          BytesTotal: known ? BigInt(record.files.reduce((sum, file) => sum + (file.bytesTotal ?? 0), 0)) : BG_SIZE_UNKNOWN,
-          BytesTransferred: BigInt(record.files.reduce((sum, file) => sum + file.bytesTransferred, 0)),
-          FilesTotal: record.files.length,
-          FilesTransferred: record.files.filter((file) => file.completed).length,
-        });
-        return S_OK;
-      },
+      GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, record.files), S_OK)),
       GetTimes: (out: Pointer | null) => {
         if (missing(out)) return E_INVALIDARG;
-        koffi.encode(out, BG_JOB_TIMES, {
-          CreationTime: fileTime(record.created),
-          ModificationTime: fileTime(record.modified),
-          TransferCompletionTime: fileTime(record.transferCompleted),
-        });
+        const completed = record.transferCompleted === undefined ? undefined : new Date(record.transferCompleted);
+        writeJobTimes(out!, new Date(record.created), new Date(record.modified), completed);
         return S_OK;
       },
       GetState: (out: Pointer | null) => outInt(out, stateNumber(record.state)),

@@ -2,11 +2,15 @@ import koffi from 'koffi';
 import type { Pointer } from '../../com/native-types.js';
 
 /**
- * The engine's CoTaskMemAlloc/CoTaskMemFree: strings it hands out through out-parameters belong to
- * the caller, who frees them through the runtime's `freeTaskMemory`, as with a COM service.
+ * CoTaskMemAlloc/CoTaskMemFree of a service written in JavaScript (the portable engine, and the
+ * tests' loopback service): strings handed out through out-parameters belong to the caller, who
+ * frees them through the runtime's `freeTaskMemory`. It remembers what it handed out, so a free of
+ * anything else is refused loudly (and counted) instead of corrupting the heap.
  */
 export class TaskMemory {
   readonly #outstanding = new Set<Pointer>();
+  /** Frees of addresses not handed out (or freed already). */
+  doubleFrees = 0;
 
   /** Strings handed out and not yet freed. */
   get outstanding(): number {
@@ -24,8 +28,10 @@ export class TaskMemory {
 
   free(address: Pointer): void {
     if (address === 0n) return;
-    // Freeing what we did not hand out would corrupt the heap: refuse it loudly instead.
-    if (!this.#outstanding.delete(address)) throw new Error(`freeTaskMemory(${address}): not a string the portable engine handed out`);
+    if (!this.#outstanding.delete(address)) {
+      this.doubleFrees++;
+      throw new Error(`freeTaskMemory(${address}): not a string this allocator handed out (a double free?)`);
+    }
     koffi.free(address);
   }
 }
