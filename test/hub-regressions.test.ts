@@ -1,4 +1,4 @@
-import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
+import { firstValueFrom, lastValueFrom, retry, toArray, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { BitsJob } from '../src/com/job.js';
 import {
@@ -8,6 +8,7 @@ import {
   jobEvents$,
   NotifyFlags,
   retryOnJobError,
+  state$,
   transferred$,
   type JobEvent,
 } from '../src/index.js';
@@ -138,6 +139,28 @@ describe('streams that must not go deaf', () => {
     await again;
     expect(heardAgain).toEqual([]);
     subscription?.unsubscribe();
+    await job.release();
+  });
+
+  test('a hub that failed tells a re-subscriber the transfer once, not the stale one again', async () => {
+    const job = await h.bits.createJob({ displayName: 'failed-hub', files: [{ url: h.server.url('/files/f?size=100'), localPath: h.local('f.bin') }] });
+    const heard: string[] = [];
+    const errors: unknown[] = [];
+    const transfers = transferred$(job).pipe(retry(1)).subscribe((event) => heard.push(event.source));
+    await job.resume();
+    await until(() => heard.length === 1);
+    // A poll of another subscription fails for a reason that is not the service going away: the hub fails.
+    vi.spyOn(BitsJob.prototype, 'getState').mockRejectedValueOnce(new ComError(E_FAIL, 'IBackgroundCopyJob', 'GetState'));
+    const states = state$(job, { pollInterval: 5 }).subscribe({ error: (error: unknown) => errors.push(error) });
+    await until(() => errors.length === 1 && heard.length >= 2);
+    await whenHubsIdle();
+    // Once as it happened (or as the attach found it), once replayed to the re-subscription: no more.
+    expect(heard).toHaveLength(2);
+    expect(heard[1]).toBe('replay');
+    transfers.unsubscribe();
+    states.unsubscribe();
+    await whenHubsIdle();
+    await job.complete();
     await job.release();
   });
 });

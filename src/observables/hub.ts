@@ -390,8 +390,9 @@ export class JobHub {
     this.#machine.to('detached');
     releaseProcess();
     try {
-      // Nothing to undo for a job that left the queue, or on a service that went away with our registration.
-      if (job !== undefined && callback !== undefined && state !== 'left' && state !== 'reconnecting') {
+      // Nothing to undo for a job that left the queue, or on a service that went away with our registration
+      // (the hub dropped its callback when it began reconnecting: there is none while `reconnecting`).
+      if (job !== undefined && callback !== undefined && state !== 'left') {
         await clearRegistration(job, callback, flagsBefore);
       }
     } finally {
@@ -470,7 +471,9 @@ export class JobHub {
    */
   async #finish(state: FinalJobState | undefined, source: EventSource): Promise<void> {
     const job = this.#job;
-    if (job === undefined || this.#machine.state === 'left') return;
+    // Not attached (never, or no longer): nothing to end. `left` is never seen here either: it lasts only
+    // within one #finish, which runs on the chain and ends by letting go of the job.
+    if (job === undefined) return;
     this.#machine.to('left');
     this.#stopTimers();
     if (state !== undefined && state !== this.#lastState && wantsSnapshots(this.#registrations)) {
@@ -487,10 +490,10 @@ export class JobHub {
     // Before anyone hears the end: a subscriber that subscribes again from its `complete` handler must
     // not be told a transfer of a job that has since left the queue.
     this.lastTerminal = undefined;
+    // Whoever subscribes again meanwhile attaches anew (and hears the same): its registration scheduled
+    // a reconciliation, which the chain runs after this detach.
     for (const registration of registrations) registration.end.complete();
     await this.#detach();
-    // Whoever subscribed meanwhile attaches anew (and hears the same).
-    if (this.#registrations.size > 0) this.#scheduleReconcile();
   }
 
   /** This process resumed the job: whatever it ends in next is a new terminal event, whatever the error count says. */
@@ -743,6 +746,9 @@ export class JobHub {
   async #fail(error: unknown): Promise<void> {
     const registrations = [...this.#registrations];
     this.#registrations.clear();
+    // As in #finish: a subscriber that subscribes again from its error handler attaches anew and is
+    // told what the job shows then, not this hub's last event on top of it.
+    this.lastTerminal = undefined;
     for (const registration of registrations) registration.end.fail(error);
     await this.#detach().catch(() => undefined);
   }
