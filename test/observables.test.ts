@@ -3,7 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { filter, firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { BitsJob } from '../src/com/job.js';
+import { ComError } from '../src/com/errors.js';
+import { E_FAIL } from '../src/com/hresult.js';
 import {
   completeWhenTransferred,
   error$,
@@ -392,6 +395,32 @@ describe('a Complete or Cancel that leaves the job in the queue', () => {
     expect(await job.complete()).toMatchObject({ code: 'S_OK', partial: false });
     expect(ended).toBe(true);
     expect(await readFile(h.local('p2.bin'))).toEqual(content(20000));
+    await job.release();
+  });
+
+  test('a partial Complete that keeps the job, then registering again fails: Complete still succeeds, the streams error instead of going deaf', async () => {
+    const job = await h.bits.createJob({
+      displayName: 'partial-refused',
+      files: [
+        { url: h.server.url('/files/q1?size=1000'), localPath: h.local('q1.bin') },
+        { url: h.server.url('/gate/q2?size=20000&head=1000'), localPath: h.local('q2.bin') },
+      ],
+    });
+    const ended = lastValueFrom(transferred$(job)).catch((error: unknown) => error);
+    await whenHubsIdle();
+    await job.resume();
+    await until(() => h.service.job(job.id)?.files[0]?.completed === true);
+    // The registration is cleared around our Complete; putting it back is refused.
+    const original = BitsJob.prototype.setNotifyInterface;
+    vi.spyOn(BitsJob.prototype, 'setNotifyInterface').mockImplementation(function (this: BitsJob, callback) {
+      if (callback !== null) return Promise.reject(new ComError(E_FAIL, 'IBackgroundCopyJob', 'SetNotifyInterface'));
+      return original.call(this, callback);
+    });
+    expect(await job.complete()).toMatchObject({ code: 'BG_S_PARTIAL_COMPLETE', partial: true });
+    expect(await ended).toMatchObject({ name: 'ComError', code: 'E_FAIL', method: 'SetNotifyInterface' });
+    vi.restoreAllMocks();
+    await whenHubsIdle();
+    await job.cancel();
     await job.release();
   });
 

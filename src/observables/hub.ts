@@ -184,10 +184,8 @@ export class JobHub {
     const registration: Registration = { job, interests, options, end };
     this.#registrations.add(registration);
     this.#detachDue = false;
-    if (this.#detachTimer !== undefined) {
-      clearTimeout(this.#detachTimer);
-      this.#detachTimer = undefined;
-    }
+    clearTimeout(this.#detachTimer);
+    this.#detachTimer = undefined;
     if (interests.has('state') || interests.has('progress')) this.#refreshWanted = true;
     // Whatever happened before this subscription is told at once, on an attached hub as on a fresh one:
     // the hub may not know it yet (nobody asked for that notification, and it is not polled for).
@@ -195,7 +193,8 @@ export class JobHub {
     this.#scheduleReconcile();
     return () => {
       if (!this.#registrations.delete(registration)) return;
-      if (this.#registrations.size === 0) this.#lastDetachDelay = registration.options.detachDelay;
+      // Read only once nobody is left: the last one to leave decides how long the hub stays attached.
+      this.#lastDetachDelay = registration.options.detachDelay;
       this.#scheduleReconcile();
     };
   }
@@ -417,7 +416,8 @@ export class JobHub {
       throw error;
     }
     if (isFinalState(state)) await this.#finish(state, 'action');
-    else await this.#registerAgain();
+    // The call itself succeeded: a failure to register again is the hub's to handle, not the caller's.
+    else await this.#registerAgain().catch((error: unknown) => this.#failed(error));
   }
 
   async #unregister(): Promise<void> {
