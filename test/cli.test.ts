@@ -10,6 +10,7 @@ import { whenHubsIdle } from '../src/observables/hub.js';
 import { content, startTestServer } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
 import { connect } from '../src/com/manager.js';
+import { portableEngine } from '../src/engine/engine.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const loopbackCli = path.join(root, 'test', 'support', 'cli-loopback.ts');
@@ -94,6 +95,35 @@ describe('the rx-bits CLI as a child process', () => {
       const listed = await bare('list', '--json');
       expect(listed.code).toBe(EXIT.ok);
       expect(listed.stdout).toBe('');
+    } finally {
+      await server.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+
+  test('on the portable engine, watch, complete and cancel work on jobs an application left in the state folder', async () => {
+    const server = await startTestServer();
+    const stateDir = await mkdtemp(path.join(tmpdir(), 'rx-bits-cli-state-'));
+    try {
+      // An application made two jobs and went away (its engine closed, the folder free again).
+      const app = await connect({ backend: 'portable', stateDir });
+      const kept = await app.createJob({ displayName: 'app: kept', files: [{ url: server.url('/files/kept?size=30000'), localPath: path.join(stateDir, 'kept.bin') }] });
+      const dropped = await app.createJob({ displayName: 'app: dropped' });
+      const [keptId, droppedId] = [kept.id, dropped.id];
+      await kept.resume();
+      await Promise.all([kept.release(), dropped.release(), app.release()]);
+      await whenHubsIdle();
+      await (await portableEngine(stateDir)).close();
+
+      const bare = (...args: string[]) => run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), ...args, '--state-dir', stateDir]);
+      const watched = await bare('watch', keptId);
+      expect(watched.stderr).toBe('');
+      expect(watched.code).toBe(EXIT.ok);
+      expect(watched.stdout).toMatch(/transferred\n/);
+      expect((await bare('complete', keptId)).stdout).toBe(`completed ${keptId} (S_OK)\n`);
+      expect(await readFile(path.join(stateDir, 'kept.bin'))).toEqual(content(30000));
+      expect(JSON.parse((await bare('cancel', droppedId, '--json')).stdout)).toEqual({ id: droppedId, hresult: 0, code: 'S_OK' });
+      expect((await bare('list')).stdout).toBe('');
     } finally {
       await server.close();
       await rm(stateDir, { recursive: true, force: true });
