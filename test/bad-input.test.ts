@@ -22,6 +22,7 @@ import {
   type RetryOnJobErrorOptions,
 } from '../src/index.js';
 import { useLoopback } from './support/harness.js';
+import { useEngine } from './support/engine-harness.js';
 
 const h = useLoopback();
 
@@ -111,6 +112,33 @@ describe('bad input is a typed error naming the field, raised before any COM cal
     const bits = await connect({ runtime: h.service.runtime });
     await bits.release();
     await expect(bits.createJob({ displayName: 'x' })).rejects.toThrow(ReleasedError);
+  });
+});
+
+describe('the same bad input on the portable engine: the same typed errors, and no job made', () => {
+  const e = useEngine();
+  const countJobs = async () => {
+    let count = 0;
+    for await (const job of e.bits.jobs()) {
+      count++;
+      await job.release();
+    }
+    return count;
+  };
+
+  test.each(CASES.map((c) => [c[0], c] as const))('%s', async (_description, [, field, act, type = InvalidArgumentError]) => {
+    const job = await e.bits.createJob({ displayName: 'target' });
+    const before = await countJobs();
+    const error = await act(e.bits, job, e.local).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(type);
+    expect((error as InvalidArgumentError).field).toBe(field);
+    expect((error as Error).message.startsWith(`${field}: `)).toBe(true);
+    expect(await countJobs()).toBe(before);
+    await job.cancel();
+    await job.release();
   });
 });
 
