@@ -1,6 +1,6 @@
 import type { Backend } from '../com/backend.js';
 import { BITS_VERSIONS } from '../com/bits-versions.js';
-import { formatHresult, hresultMessage, hresultName, labelHresult } from '../com/hresult.js';
+import { ERROR_NOT_LOGGED_ON, formatHresult, hresultMessage, hresultName, labelHresult } from '../com/hresult.js';
 import { CHOICE_REASONS, REFUSALS } from '../com/manager.js';
 import { environmentProxies, type ProxySetting } from '../engine/proxy.js';
 import type { ApartmentProbe, Attempt, DoctorProbe, ProxyVariable, StateDirProbe } from './doctor-probe.js';
@@ -10,7 +10,6 @@ import type { ApartmentProbe, Attempt, DoctorProbe, ProxyVariable, StateDirProbe
  * {@link renderDoctor} prints. `--json` prints the report itself, so both say the same things.
  */
 
-const ERROR_NOT_LOGGED_ON = 0x800704dd;
 
 /** The answer of one service. */
 export interface ServiceReport {

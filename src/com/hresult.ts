@@ -166,6 +166,11 @@ export function isServiceGone(hresult: number): boolean {
   return SERVICE_GONE.has(toUnsignedHresult(hresult));
 }
 export const REGDB_E_CLASSNOTREG = 0x80040154;
+export const ERROR_SERVICE_DISABLED = 0x80070422;
+export const ERROR_SERVICE_DOES_NOT_EXIST = 0x80070424;
+export const ERROR_NOT_LOGGED_ON = 0x800704dd;
+export const CO_E_SERVER_EXEC_FAILURE = 0x80080005;
+export const BG_E_BLOCKED_BY_POLICY = 0x8020003e;
 export const ERROR_FILE_NOT_FOUND = 0x80070002;
 export const ERROR_PATH_NOT_FOUND = 0x80070003;
 export const WININET_E_CANNOT_CONNECT = 0x80072efd;

@@ -4,7 +4,19 @@ import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
 import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
-import { E_ACCESSDENIED, formatHresult, hresultMessage, hresultName, isFailure, REGDB_E_CLASSNOTREG } from './hresult.js';
+import {
+  BG_E_BLOCKED_BY_POLICY,
+  CO_E_SERVER_EXEC_FAILURE,
+  E_ACCESSDENIED,
+  ERROR_NOT_LOGGED_ON,
+  ERROR_SERVICE_DISABLED,
+  ERROR_SERVICE_DOES_NOT_EXIST,
+  formatHresult,
+  hresultMessage,
+  hresultName,
+  isFailure,
+  REGDB_E_CLASSNOTREG,
+} from './hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyManager, IEnumBackgroundCopyJobs } from './interfaces.js';
 import { BitsJob, type FileSpec, type JobContext } from './job.js';
 import { pointerSlot, readPointer } from './native-types.js';
@@ -222,12 +234,12 @@ async function matches(job: BitsJob, ids: ReadonlySet<Guid> | undefined, prefix:
  */
 export const REFUSALS: ReadonlySet<number> = new Set([
   REGDB_E_CLASSNOTREG,
-  0x80070422, // ERROR_SERVICE_DISABLED
-  0x80070424, // ERROR_SERVICE_DOES_NOT_EXIST
-  0x800704dd, // ERROR_NOT_LOGGED_ON
-  0x80080005, // CO_E_SERVER_EXEC_FAILURE
+  ERROR_SERVICE_DISABLED,
+  ERROR_SERVICE_DOES_NOT_EXIST,
+  ERROR_NOT_LOGGED_ON,
+  CO_E_SERVER_EXEC_FAILURE,
   E_ACCESSDENIED,
-  0x8020003e, // BG_E_BLOCKED_BY_POLICY
+  BG_E_BLOCKED_BY_POLICY,
 ]);
 
 /** Why connect() took a backend: the one wording, which `rx-bits doctor` repeats. */
