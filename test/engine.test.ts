@@ -135,6 +135,8 @@ describe('the portable engine', () => {
     });
     const files = firstValueFrom(fileTransferred$(job));
     const failed = firstValueFrom(error$(job));
+    // FileTransferred is heard only through the callback (BITS replays nothing of it): registered first.
+    await whenHubsIdle();
     await job.resume();
     expect((await files).file.localPath).toBe(h.local('p1.bin'));
     await failed;
