@@ -7,7 +7,7 @@ import { connect } from '../src/com/manager.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { PortableEngine } from '../src/engine/engine.js';
 import { StateDirectoryInUseError } from '../src/engine/store.js';
-import { download, error$, fileTransferred$, resumePending, state$, transferred$ } from '../src/index.js';
+import { download, error$, fileTransferred$, resumePending, transferred$ } from '../src/index.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { FAST, useEngine } from './support/engine-harness.js';
 import { content } from './support/http-server.js';
@@ -48,15 +48,16 @@ describe('the portable engine', () => {
   test('a 503 is transient: TRANSIENT_ERROR, then the engine retries by itself after the minimum retry delay', async () => {
     const url = h.server.url('/flaky/retry?fail=1&status=503&size=5000');
     const job = await h.bits.createJob({ displayName: 'engine: 503', minimumRetryDelay: 5, files: [{ url, localPath: h.local('r.bin') }] });
-    const states = lastValueFrom(state$(job).pipe(toArray()), { defaultValue: [] });
     const done = firstValueFrom(transferred$(job));
     await job.resume();
     await done;
+    // Two attempts, the first counted as an error: the stay in TRANSIENT_ERROR itself is too short to
+    // be sure a poll or a modification sees it on a loaded machine.
     expect(h.server.requests('/flaky/retry')).toBe(2);
+    expect(await job.getErrorCount()).toBe(1);
     await job.complete();
     expect(await readFile(h.local('r.bin'))).toEqual(content(5000));
     await job.release();
-    expect(await states).toContain('transientError');
   });
 
   test('a transient error becomes final once nothing moved for the no-progress timeout', async () => {
