@@ -688,8 +688,10 @@ describe('displaced', () => {
     await other.setNotifyInterface(recorder.callback);
     await until(() => changes.some((change) => change.state === 'displaced'));
     await other.setNotifyInterface(null);
-    await until(() => h.service.notifyTarget(job.id) !== undefined);
+    // The service holds our callback before our SetNotifyInterface returns: wait for the hub to say so.
+    await until(() => changes.at(-1)?.state === 'attached');
     expect(changes.map((change) => change.state).slice(-2)).toEqual(['displaced', 'attached']);
+    expect(h.service.notifyTarget(job.id)).toBeDefined();
     subscription.unsubscribe();
     await whenHubsIdle();
     await other.cancel();
