@@ -43,6 +43,7 @@ export {
 export {
   ComError,
   GuidFormatError,
+  InterfaceNotSupportedError,
   InvalidArgumentError,
   NotSupportedByBackendError,
   ReleasedError,

@@ -56,14 +56,14 @@ function fakeJob(spec: FakeJob): ComObject {
   return own(
     classes.job.create({
       methods: {
-        GetId: (out: Pointer) => {
+        GetId: (out) => {
           if (spec.idReadable === false) return log('GetId', BG_E_NOT_FOUND);
           koffi.encode(out, 'uint8_t[16]', [...encodeGuid(spec.id)]);
           return log('GetId', S_OK);
         },
-        GetDisplayName: (out: Pointer) => {
+        GetDisplayName: (out) => {
           if (spec.name === undefined) return log('GetDisplayName', BG_E_NOT_FOUND);
-          writePointer(out, h.service.taskMemory.allocString(spec.name));
+          writePointer(out!, h.service.taskMemory.allocString(spec.name));
           return log('GetDisplayName', S_OK);
         },
         SetDescription: () => log('SetDescription', spec.setDescription ?? S_OK),
@@ -79,7 +79,7 @@ function enumeratorOf(jobs: readonly ComObject[], onFinalRelease: () => void): C
   return classes.enumJobs.create({
     onFinalRelease,
     methods: {
-      Next: (count: number, out: Pointer, fetched: Pointer | null) => {
+      Next: (count, out, fetched) => {
         let n = 0;
         for (; n < count && position < jobs.length; n++, position++) {
           jobs[position]!.addRef();
@@ -98,16 +98,16 @@ async function fakeService(service: { jobs?: readonly ComObject[]; created?: { i
   const manager = own(
     classes.manager.create({
       methods: {
-        EnumJobs: (_flags: number, out: Pointer) => {
+        EnumJobs: (_flags, out) => {
           enumerators.live++;
-          writePointer(out, enumeratorOf(service.jobs ?? [], () => enumerators.live--).address);
+          writePointer(out!, enumeratorOf(service.jobs ?? [], () => enumerators.live--).address);
           return S_OK;
         },
-        CreateJob: (_name: string, _type: number, idOut: Pointer, jobOut: Pointer) => {
+        CreateJob: (_name, _type, idOut, jobOut) => {
           if (service.created === undefined) return E_ACCESSDENIED;
           koffi.encode(idOut, 'uint8_t[16]', [...encodeGuid(service.created.id)]);
           service.created.job.addRef();
-          writePointer(jobOut, service.created.job.address);
+          writePointer(jobOut!, service.created.job.address);
           return S_OK;
         },
       },
@@ -182,7 +182,7 @@ describe('readFileInfo', () => {
   test('a GetLocalName that fails leaves no remote name behind in task memory', async () => {
     const object = classes.file.create({
       methods: {
-        GetRemoteName: (out: Pointer) => (writePointer(out, h.service.taskMemory.allocString('http://127.0.0.1/a')), S_OK),
+        GetRemoteName: (out) => (writePointer(out!, h.service.taskMemory.allocString('http://127.0.0.1/a')), S_OK),
         GetLocalName: () => E_ACCESSDENIED,
       },
     });

@@ -15,7 +15,7 @@ import { Recorder, until, useLoopback } from './support/harness.js';
  */
 
 /** GetNotifyInterface, raw: the address handed back, and an owner for its reference. */
-async function notifyInterface(job: BitsJob): Promise<ComPtr<string> | undefined> {
+async function notifyInterface(job: BitsJob): Promise<ComPtr<typeof IUnknown> | undefined> {
   const slot = pointerSlot();
   await job.pointer.call('GetNotifyInterface', slot);
   return ComPtr.fromSlot(slot, IUnknown);

@@ -6,6 +6,7 @@ import koffi from 'koffi';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CallbackObject, callbackTrampolines, liveCallbackObjects, type Notification, type NotificationKind } from '../src/com/callback-object.js';
 import { S_OK } from '../src/com/hresult.js';
+import type { ComMethod } from '../src/com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../src/com/interfaces.js';
 import { invokeSync } from '../src/com/invoke.js';
 import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
@@ -53,6 +54,9 @@ interface ServiceCall {
 }
 
 const METHOD = { transferred: 'JobTransferred', error: 'JobError', modification: 'JobModification', fileTransferred: 'FileTransferred' } as const;
+
+/** The method of a kind, called as one chosen at run time: every kind gets the same two arguments here. */
+const methodOf = (kind: NotificationKind): ComMethod => IBackgroundCopyCallback2.method(METHOD[kind]);
 
 function vtableEntry(self: Pointer, slot: number): Pointer {
   return koffi.decode(koffi.decode(self, 'void *') as Pointer, slot * POINTER_SIZE, 'void *') as Pointer;
@@ -197,7 +201,7 @@ describe('the receiver thread', () => {
           expected[object]!.push({ kind: k, carried });
           const self = objects[object]!.address;
           if (from === 'main') {
-            expect(invokeSync(self, IBackgroundCopyCallback2.method(METHOD[k]), null, k === 'modification' ? 0 : carried)).toBe(S_OK);
+            expect(invokeSync(self, methodOf(k), null, k === 'modification' ? 0 : carried)).toBe(S_OK);
             if (carried !== null) invokeSync(carried, IUnknown.method('Release'));
             continue;
           }
@@ -242,7 +246,7 @@ describe('the receiver thread', () => {
         Atomics.notify(new Int32Array(gate), 0);
         // The main thread's own synchronous calls (a test double's), one per turn of the loop, meanwhile.
         for (const { self, kind: k, carried } of perOrigin.get('main') ?? []) {
-          const method = IBackgroundCopyCallback2.method(METHOD[k]);
+          const method = methodOf(k);
           expect(invokeSync(self, method, null, k === 'modification' ? 0 : carried)).toBe(S_OK);
           if (carried !== null) invokeSync(carried, IUnknown.method('Release'));
           await new Promise((resolve) => setImmediate(resolve));

@@ -14,9 +14,9 @@ import { liveReceiverObjects, readyReceiver, receiverReady, receiverTrampolines,
 
 export type Notification =
   | { readonly kind: 'transferred' }
-  | { readonly kind: 'error'; readonly error: ComPtr<string> | undefined }
+  | { readonly kind: 'error'; readonly error: ComPtr<typeof IBackgroundCopyError> | undefined }
   | { readonly kind: 'modification' }
-  | { readonly kind: 'fileTransferred'; readonly file: ComPtr<string> | undefined };
+  | { readonly kind: 'fileTransferred'; readonly file: ComPtr<typeof IBackgroundCopyFile> | undefined };
 
 export type NotificationKind = Notification['kind'];
 

@@ -1,7 +1,7 @@
 import koffi from 'koffi';
 import { decodeGuid, type Guid } from './guid.js';
 import { E_NOINTERFACE, E_NOTIMPL, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult } from './hresult.js';
-import type { ComInterface } from './interface-table.js';
+import type { ComInterface, HandlerArgs, MethodsOf, SignatureOf } from './interface-table.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 
 /**
@@ -13,12 +13,20 @@ import { POINTER_SIZE, type Pointer } from './native-types.js';
  * that thread until we return, so reference counts need no locking, and a handler must be quick.
  */
 
-/** A method handler: receives the native arguments (pointers as BigInt) and answers an HRESULT. */
-export type MethodHandler = (...args: never[]) => number;
+/** IUnknown's methods, which every object answers itself (reference counting, its interfaces). */
+type OwnMethods<I extends ComInterface> = Exclude<MethodsOf<I>, 'QueryInterface' | 'AddRef' | 'Release'>;
 
-export interface ComImplementation<M extends string> {
-  /** Handlers by method name; a method without one answers E_NOTIMPL. */
-  readonly methods: Partial<Record<Exclude<M, 'QueryInterface' | 'AddRef' | 'Release'>, MethodHandler>>;
+/**
+ * A method handler: receives the native arguments its prototype declares (pointers as BigInt or
+ * null, `const char16_t *` as a string or null) and answers an HRESULT.
+ */
+export type MethodHandler<I extends ComInterface, K extends MethodsOf<I>> = (...args: HandlerArgs<SignatureOf<I, K>>) => number;
+
+/** Handlers by method name; a method without one answers E_NOTIMPL. */
+export type MethodHandlers<I extends ComInterface> = { readonly [K in OwnMethods<I>]?: MethodHandler<I, K> };
+
+export interface ComImplementation<I extends ComInterface> {
+  readonly methods: MethodHandlers<I>;
   /**
    * Other interfaces this object hands out (tear-offs): return an owned (AddRef'd) pointer, or
    * undefined to answer E_NOINTERFACE.
@@ -40,18 +48,18 @@ export interface ComClassOptions {
 interface Instance {
   readonly block: Pointer;
   refCount: number;
-  readonly implementation: ComImplementation<string>;
+  readonly implementation: ComImplementation<ComInterface>;
 }
 
 type Trampoline = (self: Pointer | null, ...args: unknown[]) => number;
 
-export class ComClass<M extends string> {
+export class ComClass<I extends ComInterface> {
   readonly #instances = new Map<number, Instance>();
   #nextId = 1;
   #vtable: Pointer | undefined;
 
   constructor(
-    readonly iface: ComInterface<M>,
+    readonly iface: I,
     private readonly options: ComClassOptions,
   ) {}
 
@@ -66,12 +74,14 @@ export class ComClass<M extends string> {
   }
 
   /** A new object with one reference, owned by the caller. */
-  create(implementation: ComImplementation<M>): ComObject {
+  create(implementation: ComImplementation<I>): ComObject {
     const block = koffi.alloc('void *', 2) as Pointer;
     const id = this.#nextId++;
     koffi.encode(block, 0, 'void *', this.#ensureVtable());
     koffi.encode(block, POINTER_SIZE, 'uint32', id);
-    const instance: Instance = { block, refCount: 1, implementation: implementation as ComImplementation<string> };
+    // Instances of every class share one shape; each handler is called with the arguments koffi
+    // decoded from its own slot's prototype, which is what its type promised.
+    const instance: Instance = { block, refCount: 1, implementation: implementation as ComImplementation<ComInterface> };
     this.#instances.set(id, instance);
     return new ComObject(block, this, id);
   }
@@ -133,10 +143,10 @@ export class ComClass<M extends string> {
         return (self, ...args) => {
           const found = this.#lookup(self);
           if (found === undefined) return toSignedHresult(E_UNEXPECTED);
-          const handler = (found[1].implementation.methods as Record<string, MethodHandler | undefined>)[name];
+          const handler = found[1].implementation.methods[name];
           if (handler === undefined) return toSignedHresult(E_NOTIMPL);
           try {
-            return toSignedHresult((handler as (...a: unknown[]) => number)(...args));
+            return toSignedHresult(handler(...args));
           } catch (error) {
             this.options.report(error, `${this.iface.name}::${name}`);
             return toSignedHresult(this.options.answerOnThrow);
@@ -174,7 +184,7 @@ export class ComClass<M extends string> {
 export class ComObject {
   constructor(
     readonly address: Pointer,
-    private readonly cls: ComClass<string>,
+    private readonly cls: ComClass<ComInterface>,
     private readonly id: number,
   ) {}
 

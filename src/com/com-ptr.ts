@@ -1,7 +1,7 @@
 import { ComError, ReleasedError } from './errors.js';
 import { encodeGuid } from './guid.js';
 import { isFailure, toUnsignedHresult } from './hresult.js';
-import type { ComInterface, ComMethod } from './interface-table.js';
+import type { CallArgs, ComInterface, ComMethod, MethodsOf, SignatureOf } from './interface-table.js';
 import { IUnknown } from './interfaces.js';
 import { invokeAsync } from './invoke.js';
 import { pointerSlot, readPointer, type Pointer } from './native-types.js';
@@ -34,8 +34,9 @@ export function referenceStats(): ReferenceStats {
 /**
  * One owned reference to a native interface. Exactly one owner calls `release()` (idempotent); the
  * owner may also be `using`/`await using`. Every call goes to a worker thread and returns a Promise.
+ * Typed by its interface table: a method's arguments are those its prototype declares.
  */
-export class ComPtr<M extends string = string> {
+export class ComPtr<I extends ComInterface = ComInterface> {
   #address: Pointer | undefined;
   #released: Promise<void> | undefined;
   /** Calls made on this reference that have not returned yet; the native Release waits for them. */
@@ -44,7 +45,7 @@ export class ComPtr<M extends string = string> {
 
   private constructor(
     address: Pointer,
-    readonly iface: ComInterface<M>,
+    readonly iface: I,
   ) {
     this.#address = address;
     counts.live++;
@@ -52,13 +53,13 @@ export class ComPtr<M extends string = string> {
   }
 
   /** Takes ownership of a reference the caller already holds (an out-parameter, a QueryInterface result). */
-  static adopt<M extends string>(address: Pointer, iface: ComInterface<M>): ComPtr<M> {
+  static adopt<I extends ComInterface>(address: Pointer, iface: I): ComPtr<I> {
     if (address === 0n) throw new TypeError(`cannot adopt a NULL ${iface.name} pointer`);
     return new ComPtr(address, iface);
   }
 
   /** Reads an out-parameter slot and adopts what it holds; NULL gives undefined. */
-  static fromSlot<M extends string>(slot: Buffer, iface: ComInterface<M>): ComPtr<M> | undefined {
+  static fromSlot<I extends ComInterface>(slot: Buffer, iface: I): ComPtr<I> | undefined {
     const address = readPointer(slot);
     return address === 0n ? undefined : new ComPtr(address, iface);
   }
@@ -74,19 +75,19 @@ export class ComPtr<M extends string = string> {
   }
 
   /** Calls a method; a failure HRESULT becomes a {@link ComError}, a success code (S_FALSE, BG_S_*) is returned. */
-  async call(method: M, ...args: unknown[]): Promise<number> {
+  async call<K extends MethodsOf<I>>(method: K, ...args: CallArgs<SignatureOf<I, K>>): Promise<number> {
     const hr = await this.callRaw(method, ...args);
     if (isFailure(hr)) throw new ComError(hr, this.iface.name, method);
     return hr;
   }
 
   /** Calls a method and returns its HRESULT, failure or not (unsigned). */
-  async callRaw(method: M, ...args: unknown[]): Promise<number> {
+  async callRaw<K extends MethodsOf<I>>(method: K, ...args: CallArgs<SignatureOf<I, K>>): Promise<number> {
     return toUnsignedHresult(await this.#invoke(method, this.iface.method(method), ...args));
   }
 
   /** QueryInterface on a worker thread: a new owned reference, or a ComError (E_NOINTERFACE). */
-  async queryInterface<N extends string>(target: ComInterface<N>): Promise<ComPtr<N>> {
+  async queryInterface<T extends ComInterface>(target: T): Promise<ComPtr<T>> {
     const slot = pointerSlot();
     const hr = await this.#invoke('QueryInterface', IUnknown.method('QueryInterface'), encodeGuid(target.iid), slot);
     if (isFailure(hr)) throw new ComError(hr, this.iface.name, `QueryInterface(${target.name})`);
@@ -94,7 +95,7 @@ export class ComPtr<M extends string = string> {
   }
 
   /** One call on this reference, counted as in flight until it has returned, failed or not. */
-  async #invoke(operation: string, method: ComMethod, ...args: unknown[]): Promise<number> {
+  async #invoke<S extends string>(operation: string, method: ComMethod<S>, ...args: CallArgs<S>): Promise<number> {
     const self = this.address(operation);
     this.#inFlight++;
     try {

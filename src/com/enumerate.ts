@@ -1,5 +1,6 @@
 import { ComPtr } from './com-ptr.js';
 import type { ComInterface } from './interface-table.js';
+import type { IEnumBackgroundCopyFiles } from './interfaces.js';
 import { pointerSlot, readPointer } from './native-types.js';
 
 /**
@@ -7,10 +8,11 @@ import { pointerSlot, readPointer } from './native-types.js';
  * each item. The enumerator is released when the walk ends, fails or is abandoned; each item is the
  * caller's to release.
  */
-export async function* enumerate<M extends string>(
-  enumerator: ComPtr<string> | undefined,
-  itemInterface: ComInterface<M>,
-): AsyncGenerator<ComPtr<M>, void, undefined> {
+export async function* enumerate<I extends ComInterface>(
+  // IEnumBackgroundCopyJobs has the same table, so this type stands for both.
+  enumerator: ComPtr<typeof IEnumBackgroundCopyFiles> | undefined,
+  itemInterface: I,
+): AsyncGenerator<ComPtr<I>, void, undefined> {
   if (enumerator === undefined) return;
   try {
     for (;;) {

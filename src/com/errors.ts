@@ -34,13 +34,35 @@ export class UnsupportedPlatformError extends RxBitsError {
 
 /** The chosen backend does not have this operation (e.g. Delivery Optimization has no EnumJobs). */
 export class NotSupportedByBackendError extends RxBitsError {
-  override readonly name = 'NotSupportedByBackendError';
+  override readonly name: string = 'NotSupportedByBackendError';
   constructor(
     readonly backend: string,
     readonly operation: string,
     detail?: string,
   ) {
     super(`${operation} is not supported by the '${backend}' backend${detail === undefined ? '' : `: ${detail}`}`);
+  }
+}
+
+/**
+ * The service does not have an interface an operation needs: QueryInterface answered E_NOINTERFACE,
+ * as an older BITS does for the interfaces of later versions, and a BITS-style subset (Delivery
+ * Optimization) for those it leaves out. A {@link NotSupportedByBackendError}, so that whoever handles
+ * "not here" handles this too.
+ */
+export class InterfaceNotSupportedError extends NotSupportedByBackendError {
+  override readonly name = 'InterfaceNotSupportedError';
+  constructor(
+    backend: string,
+    readonly interfaceName: string,
+    /** The BITS version that introduced the interface, e.g. '2.5'; undefined for one BITS does not define. */
+    readonly introducedIn: string | undefined,
+  ) {
+    super(
+      backend,
+      interfaceName,
+      introducedIn === undefined ? 'this service does not have it' : `it came with BITS ${introducedIn}, and this service does not have it`,
+    );
   }
 }
 

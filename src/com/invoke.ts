@@ -1,5 +1,5 @@
 import koffi, { type TypeObject } from 'koffi';
-import type { ComMethod } from './interface-table.js';
+import type { CallArgs, ComMethod } from './interface-table.js';
 import { comCallThreads } from './call-threads.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import { callHere } from './receiver-thread.js';
@@ -42,7 +42,7 @@ function nativeFunction(self: Pointer, method: ComMethod): NativeFunction {
  * Calls into our own in-process objects only (or from a service's side, its own ones). Never use it
  * on a service's interface: the JS thread would wait on a call that may need the JS thread.
  */
-export function invokeSync(self: Pointer, method: ComMethod, ...args: unknown[]): number {
+export function invokeSync<S extends string>(self: Pointer, method: ComMethod<S>, ...args: CallArgs<S>): number {
   // Our callback objects answer a call from this thread here: relayed to the receiver thread, it
   // would block this thread on the receiver, which may be waiting on this thread (receiver-thread.ts).
   return callHere(self, method, args) ?? (nativeFunction(self, method)(self, ...args) as number);
@@ -66,6 +66,6 @@ function declaration(method: ComMethod): string {
  * Calls a method on a call thread (call-threads.ts), never on libuv's pool; resolves with its raw return
  * value (an HRESULT or a count). Beyond the threads' cap, calls wait their turn instead of failing.
  */
-export async function invokeAsync(self: Pointer, method: ComMethod, ...args: unknown[]): Promise<number> {
+export async function invokeAsync<S extends string>(self: Pointer, method: ComMethod<S>, ...args: CallArgs<S>): Promise<number> {
   return comCallThreads.call(vtableEntry(self, method), declaration(method), [self, ...args]);
 }

@@ -17,19 +17,21 @@ import {
   type JobType,
   type ProxyUsage,
 } from './enums.js';
-import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
+import { introducedIn } from './bits-versions.js';
+import { ComError, InterfaceNotSupportedError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, type Guid } from './guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
   BG_S_PARTIAL_COMPLETE,
   BG_S_UNABLE_TO_DELETE_FILES,
+  E_NOINTERFACE,
   hresultMessage,
   hresultName,
   formatHresult,
   isFailure,
   toUnsignedHresult,
 } from './hresult.js';
-import type { MethodsOf } from './interface-table.js';
+import type { ComInterface, MethodsTaking } from './interface-table.js';
 import {
   IBackgroundCopyError,
   IBackgroundCopyFile,
@@ -63,7 +65,7 @@ import {
   MAX_DISPLAY_NAME,
 } from './validate.js';
 
-type JobMethod = MethodsOf<typeof IBackgroundCopyJob>;
+type JobPtr = ComPtr<typeof IBackgroundCopyJob>;
 
 /** A file to transfer. */
 export interface FileSpec {
@@ -146,7 +148,7 @@ function actionResult(hresult: number): JobActionResult {
 }
 
 /** Reads a file's names and progress. */
-export async function readFileInfo(file: ComPtr<string>, runtime: ComRuntime): Promise<JobFileInfo> {
+export async function readFileInfo(file: ComPtr<typeof IBackgroundCopyFile>, runtime: ComRuntime): Promise<JobFileInfo> {
   // Each name is taken (and its task memory freed) as soon as it arrives: a later call that fails
   // must not strand the string an earlier one returned.
   const remote = pointerSlot();
@@ -167,9 +169,10 @@ export async function readFileInfo(file: ComPtr<string>, runtime: ComRuntime): P
   };
 }
 
-async function optionalString(error: ComPtr<string>, runtime: ComRuntime, method: string, ...args: unknown[]): Promise<string | undefined> {
+/** The string `read` puts in its slot, or undefined where the service answered a failure. */
+async function optionalString(runtime: ComRuntime, read: (slot: Buffer) => Promise<number>): Promise<string | undefined> {
   const slot = pointerSlot();
-  const hr = await error.callRaw(method, ...args, slot);
+  const hr = await read(slot);
   return isFailure(hr) ? undefined : takeString(runtime, slot);
 }
 
@@ -177,17 +180,17 @@ async function optionalString(error: ComPtr<string>, runtime: ComRuntime, method
  * Reads an IBackgroundCopyError (from GetError or a JobError notification). Descriptions are optional
  * parts: where the service cannot give one (Wine answers 0x800706F4), our own table fills in.
  */
-export async function readJobError(error: ComPtr<string>, runtime: ComRuntime, languageId = 0): Promise<JobErrorInfo> {
+export async function readJobError(error: ComPtr<typeof IBackgroundCopyError>, runtime: ComRuntime, languageId = 0): Promise<JobErrorInfo> {
   const contextBuffer = Buffer.alloc(4);
   const codeBuffer = Buffer.alloc(4);
   await error.call('GetError', contextBuffer, codeBuffer);
   const hresult = toUnsignedHresult(codeBuffer.readInt32LE());
   const description =
-    (await optionalString(error, runtime, 'GetErrorDescription', languageId))?.trim() ||
+    (await optionalString(runtime, (slot) => error.callRaw('GetErrorDescription', languageId, slot)))?.trim() ||
     hresultMessage(hresult) ||
     `Error ${formatHresult(hresult)}`;
-  const contextDescription = (await optionalString(error, runtime, 'GetErrorContextDescription', languageId))?.trim();
-  const protocol = await optionalString(error, runtime, 'GetProtocol');
+  const contextDescription = (await optionalString(runtime, (slot) => error.callRaw('GetErrorContextDescription', languageId, slot)))?.trim();
+  const protocol = await optionalString(runtime, (slot) => error.callRaw('GetProtocol', slot));
   const fileSlot = pointerSlot();
   const fileHr = await error.callRaw('GetFile', fileSlot);
   let file: JobFileInfo | undefined;
@@ -243,10 +246,12 @@ export function watchJob(id: Guid, watcher: JobWatcher): () => void {
  * a worker thread. `release()` gives the reference back; it never cancels or completes the job.
  */
 export class BitsJob {
-  readonly #ptr: ComPtr<JobMethod>;
+  readonly #ptr: JobPtr;
+  /** Interfaces this job's service refused: asked once, never again (the answer is the service's, for good). */
+  readonly #refused = new Set<ComInterface>();
 
   private constructor(
-    ptr: ComPtr<JobMethod>,
+    ptr: JobPtr,
     readonly id: Guid,
     private readonly context: JobContext,
   ) {
@@ -254,7 +259,7 @@ export class BitsJob {
   }
 
   /** Wraps an owned IBackgroundCopyJob pointer; reads the id unless the caller knows it. */
-  static async open(ptr: ComPtr<JobMethod>, context: JobContext, knownId?: Guid): Promise<BitsJob> {
+  static async open(ptr: JobPtr, context: JobContext, knownId?: Guid): Promise<BitsJob> {
     if (knownId !== undefined) return new BitsJob(ptr, knownId, context);
     try {
       const idBuffer = Buffer.alloc(16);
@@ -280,13 +285,39 @@ export class BitsJob {
   }
 
   /** @internal The raw interface pointer, for the layers that pass it to the service. */
-  get pointer(): ComPtr<JobMethod> {
+  get pointer(): JobPtr {
     return this.#ptr;
   }
 
   /** A second, independent reference to the same job (QueryInterface on a worker thread). */
   async duplicate(): Promise<BitsJob> {
     return new BitsJob(await this.#ptr.queryInterface(IBackgroundCopyJob), this.id, this.context);
+  }
+
+  /**
+   * @internal Uses the job through another of its interfaces (QueryInterface), released afterwards.
+   * An interface the service does not have (E_NOINTERFACE) is an {@link InterfaceNotSupportedError}
+   * naming it and the BITS version that introduced it; it is asked for once per job.
+   */
+  async withInterface<I extends ComInterface, T>(target: I, use: (ptr: ComPtr<I>) => Promise<T>): Promise<T> {
+    if (this.#refused.has(target)) throw this.#notSupported(target);
+    let ptr: ComPtr<I>;
+    try {
+      ptr = await this.#ptr.queryInterface(target);
+    } catch (error) {
+      if (!(error instanceof ComError && error.hresult === E_NOINTERFACE)) throw error;
+      this.#refused.add(target);
+      throw this.#notSupported(target);
+    }
+    try {
+      return await use(ptr);
+    } finally {
+      await ptr.release();
+    }
+  }
+
+  #notSupported(target: ComInterface): InterfaceNotSupportedError {
+    return new InterfaceNotSupportedError(this.backend, target.name, introducedIn(target.name)?.version);
   }
 
   /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
@@ -302,15 +333,12 @@ export class BitsJob {
     if (checked.length === 0) return;
     this.#ptr.address('AddFile');
     if (this.backend === 'delivery-optimization') {
-      const doJob = await this.#ptr.queryInterface(IDeliveryOptimizationJob);
-      try {
+      await this.withInterface(IDeliveryOptimizationJob, async (doJob) => {
         for (const file of checked) {
           const size = file.size === undefined ? BG_SIZE_UNKNOWN : BigInt(file.size);
           await doJob.call('AddFileWithRanges', file.fileId ?? file.url, file.url, file.localPath, 0, null, size);
         }
-      } finally {
-        await doJob.release();
-      }
+      });
       return;
     }
     if (checked.length === 1 && checked[0] !== undefined) {
@@ -428,12 +456,12 @@ export class BitsJob {
   }
 
   /** Reads the IBackgroundCopyError a JobError notification carried (the pointer stays the caller's). */
-  readNotifiedError(error: ComPtr<string>, languageId = 0): Promise<JobErrorInfo> {
+  readNotifiedError(error: ComPtr<typeof IBackgroundCopyError>, languageId = 0): Promise<JobErrorInfo> {
     return readJobError(error, this.context.runtime, languageId);
   }
 
   /** Reads the IBackgroundCopyFile a FileTransferred notification carried (the pointer stays the caller's). */
-  readNotifiedFile(file: ComPtr<string>): Promise<JobFileInfo> {
+  readNotifiedFile(file: ComPtr<typeof IBackgroundCopyFile>): Promise<JobFileInfo> {
     return readFileInfo(file, this.context.runtime);
   }
 
@@ -578,31 +606,21 @@ export class BitsJob {
   async setCustomHeaders(headers: Readonly<Record<string, string>>): Promise<void> {
     const text = checkHeaders(headers, 'headers');
     requireSupport(this.backend, 'custom headers');
-    const options = await this.#ptr.queryInterface(IBackgroundCopyJobHttpOptions);
-    try {
-      await options.call('SetCustomHeaders', text === '' ? null : text);
-    } finally {
-      await options.release();
-    }
+    await this.withInterface(IBackgroundCopyJobHttpOptions, (options) => options.call('SetCustomHeaders', text === '' ? null : text));
   }
 
   /** The custom headers, as name/value pairs. */
   async getCustomHeaders(): Promise<Record<string, string>> {
     requireSupport(this.backend, 'custom headers');
-    const options = await this.#ptr.queryInterface(IBackgroundCopyJobHttpOptions);
-    try {
-      const slot = pointerSlot();
-      await options.call('GetCustomHeaders', slot);
-      const text = takeString(this.context.runtime, slot);
-      return Object.fromEntries(
-        text
-          .split('\r\n')
-          .filter((line) => line.includes(':'))
-          .map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]),
-      );
-    } finally {
-      await options.release();
-    }
+    const slot = pointerSlot();
+    await this.withInterface(IBackgroundCopyJobHttpOptions, (options) => options.call('GetCustomHeaders', slot));
+    const text = takeString(this.context.runtime, slot);
+    return Object.fromEntries(
+      text
+        .split('\r\n')
+        .filter((line) => line.includes(':'))
+        .map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]),
+    );
   }
 
   /** Makes the current user the owner (needs administrator rights for another user's job). */
@@ -619,19 +637,19 @@ export class BitsJob {
     return this.release();
   }
 
-  async #int(method: JobMethod): Promise<number> {
+  async #int(method: MethodsTaking<typeof IBackgroundCopyJob, ['_Out_ int *']>): Promise<number> {
     const buffer = Buffer.alloc(4);
     await this.#ptr.call(method, buffer);
     return buffer.readInt32LE();
   }
 
-  async #uint(method: JobMethod): Promise<number> {
+  async #uint(method: MethodsTaking<typeof IBackgroundCopyJob, ['_Out_ uint32 *']>): Promise<number> {
     const buffer = Buffer.alloc(4);
     await this.#ptr.call(method, buffer);
     return buffer.readUInt32LE();
   }
 
-  async #string(method: JobMethod): Promise<string> {
+  async #string(method: MethodsTaking<typeof IBackgroundCopyJob, ['_Out_ char16_t **']>): Promise<string> {
     const slot = pointerSlot();
     await this.#ptr.call(method, slot);
     return takeString(this.context.runtime, slot);

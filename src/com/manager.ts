@@ -94,12 +94,12 @@ export interface JobFilter {
 
 /** A connection to the BITS or Delivery Optimization job manager. */
 export class BitsManager {
-  readonly #ptr: ComPtr<string>;
+  readonly #ptr: ComPtr<typeof IBackgroundCopyManager>;
   readonly #context: JobContext;
 
   /** @internal Use {@link connect}. */
   constructor(
-    ptr: ComPtr<string>,
+    ptr: ComPtr<typeof IBackgroundCopyManager>,
     context: JobContext,
     /** Which backend connect() took, and why. */
     readonly choice: BackendChoice,

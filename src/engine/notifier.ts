@@ -1,5 +1,6 @@
 import type { ComObject } from '../com/com-object.js';
 import { isFailure } from '../com/hresult.js';
+import type { ComMethod } from '../com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../com/interfaces.js';
 import { invokeAsync, invokeSync } from '../com/invoke.js';
 import type { Pointer } from '../com/native-types.js';
@@ -13,12 +14,13 @@ import type { Pointer } from '../com/native-types.js';
 
 export type NotificationKind = 'transferred' | 'error' | 'modification' | 'fileTransferred';
 
-const METHOD = {
+/** Called as methods chosen at run time: each kind's arguments are built where its notification is made. */
+const METHOD: Readonly<Record<NotificationKind, ComMethod>> = {
   transferred: IBackgroundCopyCallback2.method('JobTransferred'),
   error: IBackgroundCopyCallback2.method('JobError'),
   modification: IBackgroundCopyCallback2.method('JobModification'),
   fileTransferred: IBackgroundCopyCallback2.method('FileTransferred'),
-} as const;
+};
 
 /** Where one job's notifications go. */
 export interface NotifyTarget {

@@ -1,5 +1,6 @@
 import type { ComObject } from '../../src/com/com-object.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../../src/com/interfaces.js';
+import type { ComMethod } from '../../src/com/interface-table.js';
 import { invokeSync } from '../../src/com/invoke.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import { counted, loopbackClass, type ServiceCore } from './shared.js';
@@ -16,10 +17,13 @@ const proxyClass = loopbackClass(IBackgroundCopyCallback2);
 export function createCallbackProxy(core: ServiceCore, callback: Pointer, onFinalRelease: () => void): ComObject {
   invokeSync(callback, IUnknown.method('AddRef'));
   const live = core.tracked('callbackProxies');
+  // A proxy relays whatever arguments came: the method is called as one chosen at run time.
   const forward =
     (method: 'JobTransferred' | 'JobError' | 'JobModification' | 'FileTransferred') =>
-    (...args: unknown[]) =>
-      invokeSync(callback, IBackgroundCopyCallback2.method(method), ...args);
+    (...args: readonly unknown[]) => {
+      const target: ComMethod = IBackgroundCopyCallback2.method(method);
+      return invokeSync(callback, target, ...args);
+    };
   return proxyClass.create({
     onFinalRelease: () => {
       invokeSync(callback, IUnknown.method('Release'));

@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { ComObject } from '../../src/com/com-object.js';
 import { E_INVALIDARG } from '../../src/com/hresult.js';
 import { IDeliveryOptimizationJob } from '../../src/com/interfaces.js';
-import type { Pointer } from '../../src/com/native-types.js';
 import type { JobModel } from './job-model.js';
 import { counted, loopbackClass, missing, tearOffOf, type ServiceCore } from './shared.js';
 
@@ -14,7 +13,7 @@ export function createDoJob(core: ServiceCore, model: JobModel, job: ComObject, 
   return doJobClass.create({
     ...tearOffOf(core, 'doJobs', job),
     methods: counted(core, IDeliveryOptimizationJob, {
-      AddFileWithRanges: (fileId: string | null, url: string | null, local: string | null, rangeCount: number, ranges: Pointer | null) => {
+      AddFileWithRanges: (fileId, url, local, rangeCount, ranges) => {
         if (fileId === null || url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;
         if (rangeCount > 0 && missing(ranges)) return E_INVALIDARG;
         if (model.final) return invalidState;

@@ -1,7 +1,6 @@
 import koffi from 'koffi';
 import type { ComClass, ComObject } from '../../src/com/com-object.js';
 import { E_INVALIDARG, S_FALSE, S_OK } from '../../src/com/hresult.js';
-import type { ComInterface, MethodsOf } from '../../src/com/interface-table.js';
 import { IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs } from '../../src/com/interfaces.js';
 import { POINTER_SIZE, type Pointer } from '../../src/com/native-types.js';
 import { createFileObject } from './file.js';
@@ -35,8 +34,8 @@ export function createFileEnumerator(core: ServiceCore, process: ClientProcess, 
 
 function createEnumerator<T>(
   core: ServiceCore,
-  cls: ComClass<MethodsOf<typeof IEnumBackgroundCopyJobs>>,
-  iface: ComInterface,
+  cls: ComClass<typeof IEnumBackgroundCopyJobs>,
+  iface: typeof IEnumBackgroundCopyJobs,
   items: readonly T[],
   start: number,
   hand: (item: T) => Pointer,
@@ -51,7 +50,7 @@ function createEnumerator<T>(
       onFinalRelease?.();
     },
     methods: counted(core, iface, {
-      Next: (count: number, out: Pointer | null, fetched: Pointer | null) => {
+      Next: (count, out, fetched) => {
         if (missing(out) || (count > 1 && missing(fetched))) return E_INVALIDARG;
         let n = 0;
         for (; n < count && position < items.length; n++, position++) {
@@ -62,18 +61,18 @@ function createEnumerator<T>(
       },
       // "IEnumBackgroundCopyJobs::Skip": S_OK when it skipped the number asked for, S_FALSE when fewer
       // were left; landing exactly on the end is a full skip.
-      Skip: (count: number) => {
+      Skip: (count) => {
         const skipped = Math.min(count, items.length - position);
         position += skipped;
         return skipped === count ? S_OK : S_FALSE;
       },
       Reset: () => ((position = 0), S_OK),
-      Clone: (out: Pointer | null) => {
+      Clone: (out) => {
         if (missing(out)) return E_INVALIDARG;
         writePointer(out!, clone(position).address);
         return S_OK;
       },
-      GetCount: (out: Pointer | null) => uint(out, items.length),
+      GetCount: (out) => uint(out, items.length),
     }),
   });
 }

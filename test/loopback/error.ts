@@ -1,7 +1,6 @@
 import type { ComObject } from '../../src/com/com-object.js';
 import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_FILE_NOT_AVAILABLE, E_INVALIDARG, E_UNEXPECTED, formatHresult, hresultMessage, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyError } from '../../src/com/interfaces.js';
-import type { Pointer } from '../../src/com/native-types.js';
 import { createFileObject } from './file.js';
 import type { ErrorModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
@@ -26,13 +25,13 @@ export function createErrorObject(core: ServiceCore, process: ClientProcess, err
   return errorClass.create({
     ...core.tracked('errors'),
     methods: counted(core, IBackgroundCopyError, {
-      GetError: (context: Pointer | null, code: Pointer | null) => {
+      GetError: (context, code) => {
         if (missing(context, code)) return E_INVALIDARG;
         writeInt(context!, error?.context ?? 1);
         writeInt(code!, (error?.hresult ?? E_UNEXPECTED) | 0);
         return S_OK;
       },
-      GetFile: (out: Pointer | null) => {
+      GetFile: (out) => {
         if (missing(out)) return E_INVALIDARG;
         if (error?.file === undefined) {
           writePointer(out!, 0n);
@@ -41,7 +40,7 @@ export function createErrorObject(core: ServiceCore, process: ClientProcess, err
         writePointer(out!, createFileObject(core, process, error.file).address);
         return S_OK;
       },
-      GetErrorDescription: (_language: number, out: Pointer | null) => {
+      GetErrorDescription: (_language, out) => {
         if (missing(out)) return E_INVALIDARG;
         // As Wine answers (wine.md).
         if (fails) return RPC_X_NULL_REF_POINTER;
@@ -49,12 +48,12 @@ export function createErrorObject(core: ServiceCore, process: ClientProcess, err
         writePointer(out!, process.taskMemory.allocString(hresultMessage(hr) ?? `Error ${formatHresult(hr)}`));
         return S_OK;
       },
-      GetErrorContextDescription: (_language: number, out: Pointer | null) => {
+      GetErrorContextDescription: (_language, out) => {
         if (missing(out)) return E_INVALIDARG;
         writePointer(out!, process.taskMemory.allocString(`The error occurred in: ${CONTEXTS[error?.context ?? 1]}`));
         return S_OK;
       },
-      GetProtocol: (out: Pointer | null) => {
+      GetProtocol: (out) => {
         if (missing(out)) return E_INVALIDARG;
         const url = error?.file?.url;
         if (url === undefined) return BG_E_ERROR_INFORMATION_UNAVAILABLE;

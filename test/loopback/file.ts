@@ -20,9 +20,9 @@ export function createFileObject(core: ServiceCore, process: ClientProcess, file
   return fileClass.create({
     ...core.tracked('files'),
     methods: counted(core, IBackgroundCopyFile, {
-      GetRemoteName: (out: Pointer | null) => string(out, file.url),
-      GetLocalName: (out: Pointer | null) => string(out, file.localPath),
-      GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeFileProgress(out!, file), S_OK)),
+      GetRemoteName: (out) => string(out, file.url),
+      GetLocalName: (out) => string(out, file.localPath),
+      GetProgress: (out) => (missing(out) ? E_INVALIDARG : (writeFileProgress(out!, file), S_OK)),
     }),
   });
 }

@@ -1,7 +1,6 @@
 import type { ComObject } from '../../src/com/com-object.js';
 import { BG_E_INVALID_STATE, E_INVALIDARG, E_NOTIMPL, S_FALSE, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyJobHttpOptions } from '../../src/com/interfaces.js';
-import type { Pointer } from '../../src/com/native-types.js';
 import type { JobModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import { counted, loopbackClass, missing, tearOffOf, uint, writePointer, type ServiceCore } from './shared.js';
@@ -30,14 +29,14 @@ export function createHttpOptions(core: ServiceCore, process: ClientProcess, mod
     ...tearOffOf(core, 'httpOptions', job),
     methods: counted(core, IBackgroundCopyJobHttpOptions, {
       // "IBackgroundCopyJobHttpOptions::SetCustomHeaders": BG_E_INVALID_STATE on a CANCELLED or ACKNOWLEDGED job.
-      SetCustomHeaders: (headers: string | null) => {
+      SetCustomHeaders: (headers) => {
         if (model.final) return BG_E_INVALID_STATE;
         model.headers = headers ?? '';
         return S_OK;
       },
       // "IBackgroundCopyJobHttpOptions::GetCustomHeaders": S_FALSE "The job does not specify custom
       // headers"; Wine's test_HttpOptions (dlls/qmgr/tests/job.c, run on Windows too) sees NULL then.
-      GetCustomHeaders: (out: Pointer | null) => {
+      GetCustomHeaders: (out) => {
         if (missing(out)) return E_INVALIDARG;
         if (model.headers === '') {
           writePointer(out!, 0n);
@@ -48,14 +47,14 @@ export function createHttpOptions(core: ServiceCore, process: ClientProcess, mod
       },
       // "IBackgroundCopyJobHttpOptions::SetSecurityFlags": E_NOTIMPL "The flag value is not supported"
       // (bits-com-extended.md), for an undefined bit or redirect policy.
-      SetSecurityFlags: (flags: number) => {
+      SetSecurityFlags: (flags) => {
         if (model.final) return BG_E_INVALID_STATE;
         if ((flags & ~SECURITY_FLAGS) !== 0 || !REDIRECT_POLICIES.includes(flags & REDIRECT_POLICY_MASK)) return E_NOTIMPL;
         model.securityFlags = flags;
         return S_OK;
       },
       // Wine's test_HttpOptions: a new job's flags are 0.
-      GetSecurityFlags: (out: Pointer | null) => uint(out, model.securityFlags),
+      GetSecurityFlags: (out) => uint(out, model.securityFlags),
     }),
   });
 }

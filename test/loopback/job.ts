@@ -30,7 +30,7 @@ import { createErrorObject } from './error.js';
 import { createHttpOptions } from './http-options.js';
 import { State } from './job-model.js';
 import type { ClientProcess } from './process.js';
-import { counted, loopbackClass, missing, uint, writeInt, writePointer, type JobEntry, type ServiceCore } from './shared.js';
+import { around, counted, loopbackClass, missing, uint, writeInt, writePointer, type JobEntry, type ServiceCore } from './shared.js';
 
 /**
  * IBackgroundCopyJob (Wine: dlls/qmgr/job.c): one object per job and client process, over the job
@@ -102,7 +102,7 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
     });
   };
   const handlers = counted(core, IBackgroundCopyJob, {
-    AddFileSet: (count: number, files: Pointer | null) => {
+    AddFileSet: (count, files) => {
       if (dosvc) return E_NOTIMPL;
       if (missing(files) || count === 0) return E_INVALIDARG;
       const infos = koffi.decode(files, BG_FILE_INFO, count) as Array<{ RemoteName: string | null; LocalName: string | null }>;
@@ -113,12 +113,12 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       }
       return S_OK;
     },
-    AddFile: (url: string | null, local: string | null) => {
+    AddFile: (url, local) => {
       if (dosvc) return E_NOTIMPL;
       if (url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;
       return model.addFile(url, local);
     },
-    EnumFiles: (out: Pointer | null) => {
+    EnumFiles: (out) => {
       if (missing(out)) return E_INVALIDARG;
       writePointer(out!, createFileEnumerator(core, process, [...model.files], 0).address);
       return S_OK;
@@ -127,16 +127,16 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
     Resume: () => ofModel(model.resume()),
     Cancel: () => ofModel(model.cancel()),
     Complete: () => ofModel(model.complete()),
-    GetId: (out: Pointer | null) => {
+    GetId: (out) => {
       if (missing(out)) return E_INVALIDARG;
       koffi.encode(out, 'uint8_t[16]', [...encodeGuid(model.id)]);
       return S_OK;
     },
-    GetType: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.type), S_OK)),
-    GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, model.files), S_OK)),
-    GetTimes: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobTimes(out!, model.created, model.modified, model.transferCompleted), S_OK)),
-    GetState: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.state), S_OK)),
-    GetError: (out: Pointer | null) => {
+    GetType: (out) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.type), S_OK)),
+    GetProgress: (out) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, model.files), S_OK)),
+    GetTimes: (out) => (missing(out) ? E_INVALIDARG : (writeJobTimes(out!, model.created, model.modified, model.transferCompleted), S_OK)),
+    GetState: (out) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.state), S_OK)),
+    GetError: (out) => {
       if (missing(out)) return E_INVALIDARG;
       writePointer(out!, 0n);
       if (model.error === undefined || (model.state !== State.ERROR && model.state !== State.TRANSIENT_ERROR)) {
@@ -145,63 +145,63 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       writePointer(out!, createErrorObject(core, process, model.error).address);
       return S_OK;
     },
-    GetOwner: (out: Pointer | null) => string(out, model.owner),
-    SetDisplayName: (name: string | null) =>
+    GetOwner: (out) => string(out, model.owner),
+    SetDisplayName: (name) =>
       setter(name !== null, () => {
         model.displayName = name!;
       }),
-    GetDisplayName: (out: Pointer | null) => string(out, model.displayName),
-    SetDescription: (text: string | null) =>
+    GetDisplayName: (out) => string(out, model.displayName),
+    SetDescription: (text) =>
       setter(text !== null, () => {
         model.description = text!;
       }),
-    GetDescription: (out: Pointer | null) => string(out, model.description),
-    SetPriority: (priority: number) =>
+    GetDescription: (out) => string(out, model.description),
+    SetPriority: (priority) =>
       setter(priority >= 0 && priority <= 3, () => {
         model.priority = priority;
       }),
-    GetPriority: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.priority), S_OK)),
+    GetPriority: (out) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.priority), S_OK)),
     // Wine checks the state first (BackgroundCopyJob_SetNotifyFlags, dlls/qmgr/job.c).
-    SetNotifyFlags: (flags: number) =>
+    SetNotifyFlags: (flags) =>
       unlessFinal(() => {
         if ((flags & ~0x3f) !== 0 || (dosvc && (flags & 0x4) !== 0)) return E_NOTIMPL;
         model.notifyFlags = flags;
         return S_OK;
       }),
-    GetNotifyFlags: (out: Pointer | null) => uint(out, model.notifyFlags),
+    GetNotifyFlags: (out) => uint(out, model.notifyFlags),
     // Wine's test_HttpOptions (dlls/qmgr/tests/job.c) sees SetNotifyInterface(NULL) refused on an acknowledged job.
-    SetNotifyInterface: (notify: Pointer | null) =>
+    SetNotifyInterface: (notify) =>
       unlessFinal(() => {
         if (notify !== null && notify !== 0n) return registerCallback(core, process, entry, notify);
         core.setTarget(entry, undefined);
         return S_OK;
       }),
-    GetNotifyInterface: (out: Pointer | null) => {
+    GetNotifyInterface: (out) => {
       if (missing(out)) return E_INVALIDARG;
       writePointer(out!, entry.target === undefined ? 0n : process.notifyInterface(entry.target));
       return S_OK;
     },
-    SetMinimumRetryDelay: (seconds: number) =>
+    SetMinimumRetryDelay: (seconds) =>
       dosvc
         ? E_NOTIMPL
         : setter(true, () => {
             model.minimumRetryDelay = seconds;
           }),
-    GetMinimumRetryDelay: (out: Pointer | null) => (dosvc ? E_NOTIMPL : uint(out, model.minimumRetryDelay)),
-    SetNoProgressTimeout: (seconds: number) =>
+    GetMinimumRetryDelay: (out) => (dosvc ? E_NOTIMPL : uint(out, model.minimumRetryDelay)),
+    SetNoProgressTimeout: (seconds) =>
       setter(true, () => {
         model.noProgressTimeout = seconds;
       }),
-    GetNoProgressTimeout: (out: Pointer | null) => uint(out, model.noProgressTimeout),
-    GetErrorCount: (out: Pointer | null) => (core.options.errorCountNotImplemented ? E_NOTIMPL : uint(out, model.errorCount)),
-    SetProxySettings: (usage: number, list: string | null, bypass: string | null) => {
+    GetNoProgressTimeout: (out) => uint(out, model.noProgressTimeout),
+    GetErrorCount: (out) => (core.options.errorCountNotImplemented ? E_NOTIMPL : uint(out, model.errorCount)),
+    SetProxySettings: (usage, list, bypass) => {
       if (usage < 0 || usage > 3 || (usage === 2 && list === null)) return E_INVALIDARG;
       return unlessFinal(() => {
         model.proxy = { usage, list: list ?? '', bypass: bypass ?? '' };
         return S_OK;
       });
     },
-    GetProxySettings: (usage: Pointer | null, list: Pointer | null, bypass: Pointer | null) => {
+    GetProxySettings: (usage, list, bypass) => {
       if (missing(usage, list, bypass)) return E_INVALIDARG;
       writeInt(usage!, model.proxy.usage);
       writePointer(list!, model.proxy.list === '' ? 0n : process.taskMemory.allocString(model.proxy.list));
@@ -211,14 +211,11 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
     TakeOwnership: () => unlessFinal(() => S_OK),
   });
   // Whatever the call, BITS may meanwhile have moved the job on and notified (notifiesDuringCalls).
-  const methods: Record<string, (...args: never[]) => number> = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    methods[name] = (...args: never[]) => {
-      const hr = (handler as (...a: never[]) => number)(...args);
-      core.answering(entry);
-      return hr;
-    };
-  }
+  const methods = around(handlers, (_method, call) => {
+    const hr = call();
+    core.answering(entry);
+    return hr;
+  });
   const object: ComObject = jobClass.create({
     onFinalRelease,
     queryInterface: (iid) => {

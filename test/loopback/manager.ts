@@ -4,7 +4,6 @@ import { encodeGuid } from '../../src/com/guid.js';
 import { BG_JOB_ENUM_ALL_USERS } from '../../src/com/enums.js';
 import { BG_E_NOT_FOUND, E_ACCESSDENIED, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyManager } from '../../src/com/interfaces.js';
-import type { Pointer } from '../../src/com/native-types.js';
 import { createJobEnumerator } from './enumerators.js';
 import type { ClientProcess } from './process.js';
 import { counted, loopbackClass, missing, readGuid, writePointer, type Flavor, type ServiceCore } from './shared.js';
@@ -18,21 +17,21 @@ export function createManager(core: ServiceCore, process: ClientProcess, flavor:
   return managerClass.create({
     ...core.tracked('managers'),
     methods: counted(core, IBackgroundCopyManager, {
-      CreateJob: (name: string | null, type: number, idOut: Pointer | null, jobOut: Pointer | null) => {
+      CreateJob: (name, type, idOut, jobOut) => {
         if (name === null || missing(idOut, jobOut) || type < 0 || type > 2 || (dosvc && type !== 0)) return E_INVALIDARG;
         const entry = core.createJob(name, type, flavor, process.identity.user);
         koffi.encode(idOut, 'uint8_t[16]', [...encodeGuid(entry.model.id)]);
         writePointer(jobOut!, process.jobObject(entry).address);
         return S_OK;
       },
-      GetJob: (idIn: Pointer | null, jobOut: Pointer | null) => {
+      GetJob: (idIn, jobOut) => {
         if (missing(idIn, jobOut)) return E_INVALIDARG;
         const entry = core.jobs.get(readGuid(idIn!));
         if (entry === undefined || entry.flavor !== flavor) return BG_E_NOT_FOUND;
         writePointer(jobOut!, process.jobObject(entry).address);
         return S_OK;
       },
-      EnumJobs: (flags: number, out: Pointer | null) => {
+      EnumJobs: (flags, out) => {
         if (dosvc) return E_NOTIMPL;
         if (missing(out)) return E_INVALIDARG;
         // Flag 0: the caller's own jobs. BG_JOB_ENUM_ALL_USERS: "The user must be an administrator to
@@ -45,7 +44,7 @@ export function createManager(core: ServiceCore, process: ClientProcess, flavor:
         writePointer(out!, createJobEnumerator(core, objects, 0).address);
         return S_OK;
       },
-      GetErrorDescription: (hr: number, _language: number, out: Pointer | null) => {
+      GetErrorDescription: (hr, _language, out) => {
         if (dosvc) return E_NOTIMPL;
         if (missing(out)) return E_INVALIDARG;
         const message = hresultMessage(hr);

@@ -1,3 +1,4 @@
+import type { ComMethod } from '../../src/com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../../src/com/interfaces.js';
 import { invokeAsync, invokeSync } from '../../src/com/invoke.js';
 import { isFailure } from '../../src/com/hresult.js';
@@ -86,11 +87,12 @@ interface Limiter {
   trailing: NodeJS.Timeout | undefined;
 }
 
-const METHOD: Record<Kind, 'JobTransferred' | 'JobError' | 'JobModification' | 'FileTransferred'> = {
-  transferred: 'JobTransferred',
-  error: 'JobError',
-  modification: 'JobModification',
-  fileTransferred: 'FileTransferred',
+/** Called as methods chosen at run time: each delivery builds its kind's arguments (`Delivery.args`). */
+const METHOD: Readonly<Record<Kind, ComMethod>> = {
+  transferred: IBackgroundCopyCallback2.method('JobTransferred'),
+  error: IBackgroundCopyCallback2.method('JobError'),
+  modification: IBackgroundCopyCallback2.method('JobModification'),
+  fileTransferred: IBackgroundCopyCallback2.method('FileTransferred'),
 };
 
 const isTerminal = (kind: Kind): boolean => kind === 'transferred' || kind === 'error';
@@ -282,7 +284,7 @@ export class Notifier {
     invokeSync(to.address, IUnknown.method('AddRef'));
     let hr: number;
     try {
-      hr = invokeSync(to.address, IBackgroundCopyCallback2.method(METHOD[delivery.kind]), ...args);
+      hr = invokeSync(to.address, METHOD[delivery.kind], ...args);
     } finally {
       invokeSync(to.address, IUnknown.method('Release'));
       for (const object of created) object.release();
@@ -307,7 +309,7 @@ export class Notifier {
       const started = performance.now();
       let hr: number;
       try {
-        hr = await invokeAsync(to.address, IBackgroundCopyCallback2.method(METHOD[delivery.kind]), ...args);
+        hr = await invokeAsync(to.address, METHOD[delivery.kind], ...args);
       } finally {
         this.stats.holdTimes.push(performance.now() - started);
         this.#freeSlot();

@@ -1,5 +1,5 @@
 import koffi from 'koffi';
-import { ComClass } from '../../src/com/com-object.js';
+import { ComClass, type MethodHandlers } from '../../src/com/com-object.js';
 import { decodeGuid, type Guid } from '../../src/com/guid.js';
 import { E_INVALIDARG, E_UNEXPECTED, hresultByName, RPC_S_SERVER_UNAVAILABLE, S_OK } from '../../src/com/hresult.js';
 import type { ComInterface } from '../../src/com/interface-table.js';
@@ -20,7 +20,7 @@ import type { ClientProcess } from './process.js';
 export const handlerErrors: unknown[] = [];
 
 /** A COM class of the loopback: a handler that throws answers E_UNEXPECTED and is recorded. */
-export function loopbackClass<M extends string>(iface: ComInterface<M>): ComClass<M> {
+export function loopbackClass<I extends ComInterface>(iface: I): ComClass<I> {
   return new ComClass(iface, {
     answerOnThrow: E_UNEXPECTED,
     report: (error, method) => handlerErrors.push(new Error(`${method}: ${error instanceof Error ? error.stack : String(error)}`)),
@@ -90,18 +90,26 @@ export function tearOffOf(core: ServiceCore, kind: LiveKind, job: ComObject): { 
   };
 }
 
-/** Wraps handlers so each call is counted, and answers as a dead server's proxy once the service that made them has gone. */
-export function counted<T extends Record<string, (...args: never[]) => number>>(core: ServiceCore, iface: ComInterface, handlers: T): T {
-  const born = core.generation;
-  const wrapped: Record<string, (...args: never[]) => number> = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    wrapped[name] = (...args: never[]) => {
-      core.count(iface, name);
-      if (core.generation !== born) return RPC_S_SERVER_UNAVAILABLE;
-      return handler(...args);
-    };
+/**
+ * The same handlers, each run through `wrap` with its method's name: `call` runs the handler with the
+ * arguments the trampoline gave, whatever they are, so the wrappers need not know any prototype.
+ */
+export function around<I extends ComInterface>(handlers: MethodHandlers<I>, wrap: (method: string, call: () => number) => number): MethodHandlers<I> {
+  const wrapped: Record<string, (...args: readonly unknown[]) => number> = {};
+  for (const [name, handler] of Object.entries(handlers as Record<string, ((...args: readonly unknown[]) => number) | undefined>)) {
+    if (handler !== undefined) wrapped[name] = (...args) => wrap(name, () => handler(...args));
   }
-  return wrapped as T;
+  // Each wrapper takes the arguments of the handler it wraps, so it has the handler's type.
+  return wrapped as MethodHandlers<I>;
+}
+
+/** Wraps handlers so each call is counted, and answers as a dead server's proxy once the service that made them has gone. */
+export function counted<I extends ComInterface>(core: ServiceCore, iface: I, handlers: MethodHandlers<I>): MethodHandlers<I> {
+  const born = core.generation;
+  return around(handlers, (name, call) => {
+    core.count(iface, name);
+    return core.generation === born ? call() : RPC_S_SERVER_UNAVAILABLE;
+  });
 }
 
 export const readGuid = (address: Pointer): Guid => decodeGuid(new Uint8Array(koffi.view(address, 16).slice(0)));

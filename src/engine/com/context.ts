@@ -47,7 +47,7 @@ export function reportEngineBug(error: unknown, where: string): void {
  * One class per interface for the process (koffi's callbacks are a process-wide budget). A handler
  * that throws answers E_UNEXPECTED and is reported.
  */
-export function engineClass<M extends string>(iface: ComInterface<M>): ComClass<M> {
+export function engineClass<I extends ComInterface>(iface: I): ComClass<I> {
   return new ComClass(iface, { answerOnThrow: E_UNEXPECTED, report: reportEngineBug });
 }
 

@@ -2,7 +2,6 @@ import type { ComObject } from '../../com/com-object.js';
 import { ERROR_CONTEXTS } from '../../com/enums.js';
 import { BG_E_FILE_NOT_AVAILABLE, E_FAIL, E_INVALIDARG, formatHresult, hresultMessage, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyError } from '../../com/interfaces.js';
-import type { Pointer } from '../../com/native-types.js';
 import type { ErrorRecord, FileRecord } from '../job-record.js';
 import { engineClass, missing, outObject, outString, writeInt, writePointer, type EngineContext } from './context.js';
 import { createFileObject } from './file.js';
@@ -29,13 +28,13 @@ export function createErrorObject(context: EngineContext, error: ErrorRecord, fi
   return errorClass.create({
     ...context.opened(),
     methods: {
-      GetError: (contextOut: Pointer | null, codeOut: Pointer | null) => {
+      GetError: (contextOut, codeOut) => {
         if (missing(contextOut, codeOut)) return E_INVALIDARG;
         writeInt(contextOut!, ERROR_CONTEXTS.indexOf(error.context));
         writeInt(codeOut!, error.hresult | 0);
         return S_OK;
       },
-      GetFile: (out: Pointer | null) => {
+      GetFile: (out) => {
         if (missing(out)) return E_INVALIDARG;
         if (file === undefined) {
           writePointer(out!, 0n);
@@ -45,12 +44,12 @@ export function createErrorObject(context: EngineContext, error: ErrorRecord, fi
       },
       // As BITS: the code's own text. What the engine saw happen says more for a code without one, and
       // for E_FAIL, which the engine answers only for a failure it could not classify.
-      GetErrorDescription: (_language: number, out: Pointer | null) => {
+      GetErrorDescription: (_language, out) => {
         const known = error.hresult === E_FAIL ? undefined : hresultMessage(error.hresult);
         return outString(context, out, known ?? (error.message !== '' ? error.message : `Error ${formatHresult(error.hresult)}`));
       },
-      GetErrorContextDescription: (_language: number, out: Pointer | null) => outString(context, out, CONTEXT_TEXT[error.context]),
-      GetProtocol: (out: Pointer | null) => (protocol === undefined ? BG_E_FILE_NOT_AVAILABLE : outString(context, out, protocol)),
+      GetErrorContextDescription: (_language, out) => outString(context, out, CONTEXT_TEXT[error.context]),
+      GetProtocol: (out) => (protocol === undefined ? BG_E_FILE_NOT_AVAILABLE : outString(context, out, protocol)),
     },
   });
 }

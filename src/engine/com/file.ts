@@ -1,7 +1,6 @@
 import type { ComObject } from '../../com/com-object.js';
 import { E_INVALIDARG, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyFile } from '../../com/interfaces.js';
-import type { Pointer } from '../../com/native-types.js';
 import type { FileRecord } from '../job-record.js';
 import { engineClass, missing, outString, type EngineContext } from './context.js';
 import { writeFileProgress } from './structs.js';
@@ -14,9 +13,9 @@ export function createFileObject(context: EngineContext, file: FileRecord): ComO
   return fileClass.create({
     ...context.opened(),
     methods: {
-      GetRemoteName: (out: Pointer | null) => outString(context, out, file.url),
-      GetLocalName: (out: Pointer | null) => outString(context, out, file.localPath),
-      GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeFileProgress(out!, file), S_OK)),
+      GetRemoteName: (out) => outString(context, out, file.url),
+      GetLocalName: (out) => outString(context, out, file.localPath),
+      GetProgress: (out) => (missing(out) ? E_INVALIDARG : (writeFileProgress(out!, file), S_OK)),
     },
   });
 }

@@ -1,7 +1,6 @@
 import type { ComObject } from '../../com/com-object.js';
 import { BG_E_INVALID_STATE, E_INVALIDARG, E_NOTIMPL, S_FALSE, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../com/interfaces.js';
-import type { Pointer } from '../../com/native-types.js';
 import type { EngineJob } from '../engine-job.js';
 import { engineClass, missing, outUint, writePointer, type EngineContext } from './context.js';
 
@@ -27,12 +26,12 @@ export function createHttpOptions(context: EngineContext, job: EngineJob, jobObj
       return jobObject.address;
     },
     methods: {
-      SetCustomHeaders: (headers: string | null) =>
+      SetCustomHeaders: (headers) =>
         job.set((record) => {
           record.headers = headers ?? '';
         }),
       // S_FALSE with NULL: "The job does not specify custom headers".
-      GetCustomHeaders: (out: Pointer | null) => {
+      GetCustomHeaders: (out) => {
         if (missing(out)) return E_INVALIDARG;
         if (job.record.headers === '') {
           writePointer(out!, 0n);
@@ -41,8 +40,8 @@ export function createHttpOptions(context: EngineContext, job: EngineJob, jobObj
         writePointer(out!, context.taskMemory.allocString(job.record.headers));
         return S_OK;
       },
-      SetSecurityFlags: (flags: number) => (job.final ? BG_E_INVALID_STATE : flags === 0 ? S_OK : E_NOTIMPL),
-      GetSecurityFlags: (out: Pointer | null) => outUint(out, 0),
+      SetSecurityFlags: (flags) => (job.final ? BG_E_INVALID_STATE : flags === 0 ? S_OK : E_NOTIMPL),
+      GetSecurityFlags: (out) => outUint(out, 0),
     },
   });
 }

@@ -41,7 +41,7 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
     onFinalRelease,
     queryInterface: (iid: Guid) => (iid === IBackgroundCopyJobHttpOptions.iid ? createHttpOptions(context, job, object).address : undefined),
     methods: {
-      AddFileSet: (count: number, files: Pointer | null) => {
+      AddFileSet: (count, files) => {
         if (missing(files) || count === 0) return E_INVALIDARG;
         const infos = koffi.decode(files, BG_FILE_INFO, count) as Array<{ RemoteName: string | null; LocalName: string | null }>;
         if (infos.some((info) => info.RemoteName === null || info.LocalName === null)) return E_INVALIDARG;
@@ -56,8 +56,8 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
         }
         return S_OK;
       },
-      AddFile: (url: string | null, local: string | null) => (url === null || local === null ? E_INVALIDARG : job.addFile(url, local)),
-      EnumFiles: (out: Pointer | null) => {
+      AddFile: (url, local) => (url === null || local === null ? E_INVALIDARG : job.addFile(url, local)),
+      EnumFiles: (out) => {
         const files = [...record.files];
         return outObject(out, () => createEnumerator(context, 'files', files.length, (i) => createFileObject(context, files[i]!)));
       },
@@ -65,21 +65,21 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
       Resume: () => job.resume(),
       Cancel: () => job.cancel(),
       Complete: () => job.complete(),
-      GetId: (out: Pointer | null) => {
+      GetId: (out) => {
         if (missing(out)) return E_INVALIDARG;
         koffi.encode(out, 'uint8_t[16]', [...encodeGuid(record.id as Guid)]);
         return S_OK;
       },
-      GetType: (out: Pointer | null) => outInt(out, 0),
-      GetProgress: (out: Pointer | null) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, record.files), S_OK)),
-      GetTimes: (out: Pointer | null) => {
+      GetType: (out) => outInt(out, 0),
+      GetProgress: (out) => (missing(out) ? E_INVALIDARG : (writeJobProgress(out!, record.files), S_OK)),
+      GetTimes: (out) => {
         if (missing(out)) return E_INVALIDARG;
         const completed = record.transferCompleted === undefined ? undefined : new Date(record.transferCompleted);
         writeJobTimes(out!, new Date(record.created), new Date(record.modified), completed);
         return S_OK;
       },
-      GetState: (out: Pointer | null) => outInt(out, stateNumber(record.state)),
-      GetError: (out: Pointer | null) => {
+      GetState: (out) => outInt(out, stateNumber(record.state)),
+      GetError: (out) => {
         if (missing(out)) return E_INVALIDARG;
         const { error } = record;
         if (error === undefined || (record.state !== 'error' && record.state !== 'transientError')) {
@@ -89,36 +89,36 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
         const file = error.fileIndex === undefined ? undefined : record.files[error.fileIndex];
         return outObject(out, () => createErrorObject(context, error, file));
       },
-      GetOwner: (out: Pointer | null) => outString(context, out, record.owner),
-      SetDisplayName: (name: string | null) =>
+      GetOwner: (out) => outString(context, out, record.owner),
+      SetDisplayName: (name) =>
         name === null
           ? E_INVALIDARG
           : job.set((r) => {
               r.displayName = name;
             }),
-      GetDisplayName: (out: Pointer | null) => outString(context, out, record.displayName),
-      SetDescription: (text: string | null) =>
+      GetDisplayName: (out) => outString(context, out, record.displayName),
+      SetDescription: (text) =>
         text === null
           ? E_INVALIDARG
           : job.set((r) => {
               r.description = text;
             }),
-      GetDescription: (out: Pointer | null) => outString(context, out, record.description),
-      SetPriority: (priority: number) =>
+      GetDescription: (out) => outString(context, out, record.description),
+      SetPriority: (priority) =>
         priority < 0 || priority > 3
           ? E_INVALIDARG
           : job.set((r) => {
               r.priority = priority;
             }),
-      GetPriority: (out: Pointer | null) => outInt(out, record.priority),
-      SetNotifyFlags: (flags: number) =>
+      GetPriority: (out) => outInt(out, record.priority),
+      SetNotifyFlags: (flags) =>
         unlessFinal(() => {
           if ((flags & ~ALL_NOTIFY_FLAGS) !== 0 || (flags & NotifyFlags.FileRangesTransferred) !== 0) return E_NOTIMPL;
           record.notifyFlags = flags;
           return S_OK;
         }),
-      GetNotifyFlags: (out: Pointer | null) => outUint(out, record.notifyFlags),
-      SetNotifyInterface: (notify: Pointer | null) =>
+      GetNotifyFlags: (out) => outUint(out, record.notifyFlags),
+      SetNotifyInterface: (notify) =>
         unlessFinal(() => {
           if (missing(notify)) {
             context.setTarget(job, undefined);
@@ -129,32 +129,32 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
           context.setTarget(job, target);
           return S_OK;
         }),
-      GetNotifyInterface: (out: Pointer | null) => {
+      GetNotifyInterface: (out) => {
         if (missing(out)) return E_INVALIDARG;
         const target = context.target(job);
         if (target !== undefined) invokeSync(target.address, IUnknown.method('AddRef'));
         writePointer(out!, target?.address ?? 0n);
         return S_OK;
       },
-      SetMinimumRetryDelay: (seconds: number) =>
+      SetMinimumRetryDelay: (seconds) =>
         job.set((r) => {
           r.minimumRetryDelay = seconds;
         }),
-      GetMinimumRetryDelay: (out: Pointer | null) => outUint(out, record.minimumRetryDelay),
-      SetNoProgressTimeout: (seconds: number) =>
+      GetMinimumRetryDelay: (out) => outUint(out, record.minimumRetryDelay),
+      SetNoProgressTimeout: (seconds) =>
         job.set((r) => {
           r.noProgressTimeout = seconds;
         }),
-      GetNoProgressTimeout: (out: Pointer | null) => outUint(out, record.noProgressTimeout),
-      GetErrorCount: (out: Pointer | null) => outUint(out, record.errorCount),
-      SetProxySettings: (usage: number, list: string | null, bypass: string | null) => {
+      GetNoProgressTimeout: (out) => outUint(out, record.noProgressTimeout),
+      GetErrorCount: (out) => outUint(out, record.errorCount),
+      SetProxySettings: (usage, list, bypass) => {
         const name = PROXY_USAGES[usage];
         if (name === undefined || (name === 'override' && list === null)) return E_INVALIDARG;
         return job.set((r) => {
           r.proxy = { usage: name, list: list ?? '', bypass: bypass ?? '' };
         });
       },
-      GetProxySettings: (usage: Pointer | null, list: Pointer | null, bypass: Pointer | null) => {
+      GetProxySettings: (usage, list, bypass) => {
         if (missing(usage, list, bypass)) return E_INVALIDARG;
         outInt(usage, PROXY_USAGES.indexOf(record.proxy.usage));
         writePointer(list!, record.proxy.list === '' ? 0n : context.taskMemory.allocString(record.proxy.list));

@@ -4,7 +4,6 @@ import { BG_JOB_ENUM_ALL_USERS } from '../../com/enums.js';
 import { encodeGuid, type Guid } from '../../com/guid.js';
 import { BG_E_NOT_FOUND, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyManager } from '../../com/interfaces.js';
-import type { Pointer } from '../../com/native-types.js';
 import { engineClass, missing, outObject, outString, readGuid, writePointer, type EngineContext } from './context.js';
 import { createEnumerator } from './enumerators.js';
 
@@ -16,7 +15,7 @@ export function createManager(context: EngineContext): ComObject {
   return managerClass.create({
     ...context.opened(),
     methods: {
-      CreateJob: (name: string | null, type: number, idOut: Pointer | null, jobOut: Pointer | null) => {
+      CreateJob: (name, type, idOut, jobOut) => {
         if (name === null || missing(idOut, jobOut) || type < 0 || type > 2) return E_INVALIDARG;
         // Uploads need a BITS server extension on the other side; the engine only downloads.
         if (type !== 0) return E_NOTIMPL;
@@ -25,7 +24,7 @@ export function createManager(context: EngineContext): ComObject {
         writePointer(jobOut!, context.jobObject(job).address);
         return S_OK;
       },
-      GetJob: (idIn: Pointer | null, jobOut: Pointer | null) => {
+      GetJob: (idIn, jobOut) => {
         if (missing(idIn, jobOut)) return E_INVALIDARG;
         const job = context.jobs.get(readGuid(idIn!));
         if (job === undefined) return BG_E_NOT_FOUND;
@@ -33,12 +32,12 @@ export function createManager(context: EngineContext): ComObject {
         return S_OK;
       },
       // The engine keeps one user's jobs, in that user's state directory: it has no other users' to list.
-      EnumJobs: (flags: number, out: Pointer | null) => {
+      EnumJobs: (flags, out) => {
         if ((flags & BG_JOB_ENUM_ALL_USERS) !== 0) return E_NOTIMPL;
         const jobs = [...context.jobs.values()];
         return outObject(out, () => createEnumerator(context, 'jobs', jobs.length, (i) => context.jobObject(jobs[i]!)));
       },
-      GetErrorDescription: (hr: number, _language: number, out: Pointer | null) => {
+      GetErrorDescription: (hr, _language, out) => {
         const message = hresultMessage(hr);
         return message === undefined ? BG_E_NOT_FOUND : outString(context, out, message);
       },
