@@ -16,11 +16,23 @@ export const CLSID_OF: Readonly<Record<Backend, Guid>> = {
   portable: CLSID_BackgroundCopyManager,
 };
 
+/** What a backend may lack: a method, a flag or a kind of job. Checked by name, so a typo does not compile. */
+export type Capability =
+  | 'EnumJobs'
+  | 'GetErrorDescription'
+  | 'AddFileSet'
+  | 'SetMinimumRetryDelay'
+  | 'GetMinimumRetryDelay'
+  | 'BG_NOTIFY_DISABLE'
+  | 'upload jobs'
+  | 'custom headers'
+  | 'all users';
+
 /**
- * What Delivery Optimization's BITS-style subset lacks (the reference's "subset" section). Checked
- * before the call, so that the vtable of a service that does not have the method is never touched.
+ * What each backend lacks, and why (for Delivery Optimization, the reference's "subset" section).
+ * Checked before the call, so that the vtable of a service that does not have the method is never touched.
  */
-const MISSING: Readonly<Record<Backend, ReadonlyMap<string, string>>> = {
+const MISSING: Readonly<Record<Backend, ReadonlyMap<Capability, string>>> = {
   bits: new Map(),
   'delivery-optimization': new Map([
     ['EnumJobs', 'it cannot list jobs; keep the ids of the jobs you create'],
@@ -39,11 +51,11 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<string, string>>> = {
   ]),
 };
 
-export function supports(backend: Backend, operation: string): boolean {
+export function supports(backend: Backend, operation: Capability): boolean {
   return !MISSING[backend].has(operation);
 }
 
-export function requireSupport(backend: Backend, operation: string): void {
+export function requireSupport(backend: Backend, operation: Capability): void {
   const detail = MISSING[backend].get(operation);
   if (detail !== undefined) throw new NotSupportedByBackendError(backend, operation, detail);
 }

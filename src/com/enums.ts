@@ -13,6 +13,22 @@ export const NotifyFlags = {
   FileRangesTransferred: 0x20,
 } as const;
 
+/** The notification each BG_NOTIFY bit asks for, by the name the library, the engine and the loopback use. */
+export const NOTIFY_FLAG_OF_KIND = {
+  transferred: NotifyFlags.JobTransferred,
+  error: NotifyFlags.JobError,
+  modification: NotifyFlags.JobModification,
+  fileTransferred: NotifyFlags.FileTransferred,
+} as const;
+
+/** IBackgroundCopyCallback(2)'s notifications. */
+export type NotificationKind = keyof typeof NOTIFY_FLAG_OF_KIND;
+
+/** Whether a job with these flags wants `kind` called (BG_NOTIFY_DISABLE turns every one off). */
+export function notifies(flags: number, kind: NotificationKind): boolean {
+  return (flags & NotifyFlags.Disable) === 0 && (flags & NOTIFY_FLAG_OF_KIND[kind]) !== 0;
+}
+
 /** Every defined BG_NOTIFY bit; anything outside it is rejected before reaching the service. */
 export const ALL_NOTIFY_FLAGS = 0x3f;
 

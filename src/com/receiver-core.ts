@@ -3,6 +3,7 @@ import { decodeGuid, type Guid } from './guid.js';
 import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult } from './hresult.js';
 import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
+import type { NotificationKind } from './enums.js';
 
 /**
  * What the receiver thread (receiver-worker.ts) and the main thread (receiver-thread.ts) share about
@@ -15,7 +16,7 @@ import { POINTER_SIZE, type Pointer } from './native-types.js';
  * growable and every view of it tracks its length: the receiver sees new slots without a message.
  */
 
-export type NotificationKind = 'transferred' | 'error' | 'modification' | 'fileTransferred';
+export type { NotificationKind } from './enums.js';
 
 /** A call's record for the main thread, numbered per object (`seq`) so that it is delivered in order. */
 export type Forwarded =

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { ComObject } from '../com/com-object.js';
+import { notifies } from '../com/enums.js';
 import { ComError } from '../com/errors.js';
 import { parseGuid, type Guid } from '../com/guid.js';
 import { E_NOINTERFACE, REGDB_E_CLASSNOTREG } from '../com/hresult.js';
@@ -265,9 +266,7 @@ export class PortableEngine {
   }
 
   #notify(job: EngineJob, kind: Notification['kind'], file?: FileRecord): void {
-    const flags = job.record.notifyFlags;
-    const bit = { transferred: 0x1, error: 0x2, modification: 0x8, fileTransferred: 0x10 }[kind];
-    if ((flags & 0x4) !== 0 || (flags & bit) === 0 || !this.#targets.has(job.id)) return;
+    if (!notifies(job.record.notifyFlags, kind) || !this.#targets.has(job.id)) return;
     const stateNow = job.state;
     this.#notifier.enqueue(job.id, {
       kind,

@@ -4,6 +4,7 @@ import type { ComMethod } from '../com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../com/interfaces.js';
 import { invokeAsync, invokeSync } from '../com/invoke.js';
 import type { Pointer } from '../com/native-types.js';
+import type { NotificationKind } from '../com/enums.js';
 
 /**
  * How the portable engine calls a registered IBackgroundCopyCallback: as BITS does, off the JS thread
@@ -12,7 +13,7 @@ import type { Pointer } from '../com/native-types.js';
  * interval (BITS 10.1's default MINIMUM_NOTIFICATION_INTERVAL_MS of 500 ms), the last one trailing.
  */
 
-export type NotificationKind = 'transferred' | 'error' | 'modification' | 'fileTransferred';
+export type { NotificationKind } from '../com/enums.js';
 
 /** Called as methods chosen at run time: each kind's arguments are built where its notification is made. */
 const METHOD: Readonly<Record<NotificationKind, ComMethod>> = {

@@ -1,5 +1,5 @@
 import type { JobErrorInfo, JobFileInfo, JobProgress } from '../com/job.js';
-import type { JobState } from '../com/enums.js';
+import { NOTIFY_FLAG_OF_KIND, type JobState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 
 /** Where an event came from. */
@@ -53,12 +53,9 @@ export type Interest = JobEventType | 'state' | 'progress';
 
 /** The BG_NOTIFY flag each interest needs (state and progress ride on JobModification). */
 export const NOTIFY_FLAG_OF: Readonly<Record<Interest, number>> = {
-  transferred: 0x1,
-  error: 0x2,
-  modification: 0x8,
-  state: 0x8,
-  progress: 0x8,
-  fileTransferred: 0x10,
+  ...NOTIFY_FLAG_OF_KIND,
+  state: NOTIFY_FLAG_OF_KIND.modification,
+  progress: NOTIFY_FLAG_OF_KIND.modification,
 };
 
 /**

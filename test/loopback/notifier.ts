@@ -5,6 +5,7 @@ import { isFailure } from '../../src/com/hresult.js';
 import type { Pointer } from '../../src/com/native-types.js';
 import type { ComObject } from '../../src/com/com-object.js';
 import type { ClientProcess } from './process.js';
+import type { NotificationKind as Kind } from '../../src/com/enums.js';
 
 /**
  * How the loopback service calls a registered IBackgroundCopyCallback: from threads other than the
@@ -13,7 +14,7 @@ import type { ClientProcess } from './process.js';
  * S_OK, modifications lossy and, if asked, rate-limited.
  */
 
-export type Kind = 'transferred' | 'error' | 'modification' | 'fileTransferred';
+export type { NotificationKind as Kind } from '../../src/com/enums.js';
 
 export interface NotifierOptions {
   /** BITS's per-user limit on notifications in flight. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { notifies, type NotificationKind } from '../../src/com/enums.js';
 import { parseGuid, type Guid } from '../../src/com/guid.js';
 import type { ComInterface } from '../../src/com/interface-table.js';
 import { IUnknown } from '../../src/com/interfaces.js';
@@ -248,16 +249,14 @@ export class LoopbackService {
   }
 
   /** Queues a notification; its job, error and file pointers are made in the callback's process when it goes. */
-  #notify(entry: JobEntry, kind: 'transferred' | 'error' | 'modification' | 'fileTransferred', file?: FileModel): void {
-    const bit = { transferred: 0x1, error: 0x2, modification: 0x8, fileTransferred: 0x10 }[kind];
-    const flags = entry.model.notifyFlags;
-    if ((flags & 0x4) !== 0 || (flags & bit) === 0 || entry.target === undefined) return;
+  #notify(entry: JobEntry, kind: NotificationKind, file?: FileModel): void {
+    if (!notifies(entry.model.notifyFlags, kind) || entry.target === undefined) return;
     if ((this.options.neverCalls as readonly string[]).includes(kind)) return;
     const stateAtEvent = entry.model.state;
     this.notifier.enqueue(entry.model.id, () => entry.target, {
       kind,
       stillValid: () =>
-        (entry.model.notifyFlags & bit) !== 0 && (entry.model.notifyFlags & 0x4) === 0 && (kind === 'modification' || kind === 'fileTransferred' || entry.model.state === stateAtEvent),
+        notifies(entry.model.notifyFlags, kind) && (kind === 'modification' || kind === 'fileTransferred' || entry.model.state === stateAtEvent),
       args: (to) => {
         // "Do not release pJob; BITS releases the interface when the method returns" (IBackgroundCopyCallback::JobTransferred).
         const job = to.process.jobObject(entry);
