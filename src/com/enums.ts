@@ -46,6 +46,11 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+/** A state's BG_JOB_STATE value, as GetState answers it. */
+export function jobStateNumber(state: JobState): number {
+  return JOB_STATES.indexOf(state);
+}
+
 /** The states of a job that has left the queue: nothing more can happen to it. */
 export type FinalJobState = Extract<JobState, 'acknowledged' | 'cancelled'>;
 

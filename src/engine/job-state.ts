@@ -1,4 +1,4 @@
-import { JOB_STATES, type JobState } from '../com/enums.js';
+import type { JobState } from '../com/enums.js';
 
 /**
  * The portable engine's job states and the moves between them: BITS's life cycle ("Life cycle of a
@@ -23,11 +23,6 @@ const MOVES: Readonly<Record<JobState, readonly JobState[]>> = {
 
 export function canMove(from: JobState, to: JobState): boolean {
   return MOVES[from].includes(to);
-}
-
-/** The state's BG_JOB_STATE value, as GetState answers it. */
-export function stateNumber(state: JobState): number {
-  return JOB_STATES.indexOf(state);
 }
 
 /** States in which the scheduler owns the job: a transfer is queued or running. */

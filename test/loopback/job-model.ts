@@ -14,19 +14,21 @@ import {
   S_OK,
 } from '../../src/com/hresult.js';
 import { localSource, transferFile, TransferFailure } from './transfer.js';
+import { jobStateNumber } from '../../src/com/enums.js';
 
 /** The loopback's model of one BITS job: its properties, its state machine and its transfer loop. */
 
+/** BG_JOB_STATE values by name, from the library's one list of states. */
 export const State = {
-  QUEUED: 0,
-  CONNECTING: 1,
-  TRANSFERRING: 2,
-  SUSPENDED: 3,
-  ERROR: 4,
-  TRANSIENT_ERROR: 5,
-  TRANSFERRED: 6,
-  ACKNOWLEDGED: 7,
-  CANCELLED: 8,
+  QUEUED: jobStateNumber('queued'),
+  CONNECTING: jobStateNumber('connecting'),
+  TRANSFERRING: jobStateNumber('transferring'),
+  SUSPENDED: jobStateNumber('suspended'),
+  ERROR: jobStateNumber('error'),
+  TRANSIENT_ERROR: jobStateNumber('transientError'),
+  TRANSFERRED: jobStateNumber('transferred'),
+  ACKNOWLEDGED: jobStateNumber('acknowledged'),
+  CANCELLED: jobStateNumber('cancelled'),
 } as const;
 
 export interface FileModel {

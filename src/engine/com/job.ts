@@ -1,13 +1,12 @@
 import koffi from 'koffi';
 import type { ComObject } from '../../com/com-object.js';
-import { ALL_NOTIFY_FLAGS, NotifyFlags, PROXY_USAGES } from '../../com/enums.js';
+import { ALL_NOTIFY_FLAGS, jobStateNumber, NotifyFlags, PROXY_USAGES } from '../../com/enums.js';
 import { encodeGuid, type Guid } from '../../com/guid.js';
 import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_INVALID_STATE, E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyCallback, IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../com/interfaces.js';
 import { invokeSync } from '../../com/invoke.js';
 import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../com/native-types.js';
 import type { EngineJob } from '../engine-job.js';
-import { stateNumber } from '../job-state.js';
 import { engineClass, missing, outInt, outObject, outString, outUint, writePointer, type EngineContext } from './context.js';
 import { createEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
@@ -78,7 +77,7 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
         writeJobTimes(out!, new Date(record.created), new Date(record.modified), completed);
         return S_OK;
       },
-      GetState: (out) => outInt(out, stateNumber(record.state)),
+      GetState: (out) => outInt(out, jobStateNumber(record.state)),
       GetError: (out) => {
         if (missing(out)) return E_INVALIDARG;
         const { error } = record;
