@@ -20,7 +20,7 @@ import {
   type RegistrationChange,
 } from '../src/index.js';
 import { hubFor, liveHubs, whenHubsIdle } from '../src/observables/hub.js';
-import { Recorder, until, useLoopback } from './support/harness.js';
+import { registerAnother, until, useLoopback } from './support/harness.js';
 import { State } from './loopback/job-model.js';
 import { IllegalTransitionError, AttachMachine } from '../src/observables/attach-state.js';
 import type { Interest } from '../src/observables/events.js';
@@ -459,20 +459,7 @@ describe('a hub’s registration on the loopback service', () => {
   });
 
   /** Another process registers its own callback on the job (last writer wins). */
-  async function takeOver(id: Guid): Promise<{ recorder: Recorder; done: () => Promise<void> }> {
-    const other = await h.bits.getJob(id);
-    const recorder = new Recorder();
-    await other.setNotifyFlags(NotifyFlags.JobTransferred);
-    await other.setNotifyInterface(recorder.callback);
-    return {
-      recorder,
-      done: async () => {
-        await other.setNotifyInterface(null).catch(() => undefined);
-        await other.release();
-        await recorder.dispose();
-      },
-    };
-  }
+  const takeOver = (id: Guid) => registerAnother(h.bits, id);
 
   /** A hub displaced at its second lease renewal (the first asks for the state, the second for the interface). */
   async function displace(job: BitsJob, leaseInterval: number) {
