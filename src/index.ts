@@ -1,7 +1,9 @@
 /**
  * rx-bits: Windows background transfers (BITS, Delivery Optimization) as RxJS Observables.
  */
-export { connect, BitsManager, type ConnectOptions, type CreateJobOptions, type JobFilter } from './com/manager.js';
+export { connect, BitsManager, type BackendChoice, type ConnectOptions, type CreateJobOptions, type JobFilter } from './com/manager.js';
+export type { PortableOptions } from './engine/engine.js';
+export { StateDirectoryError, StateDirectoryInUseError } from './engine/state-dir.js';
 export {
   BitsJob,
   type CompleteResult,

@@ -6,8 +6,7 @@ import { InvalidArgumentError, NotSupportedByBackendError } from '../src/com/err
 import { connect } from '../src/com/manager.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { PortableEngine } from '../src/engine/engine.js';
-import { StateDirectoryInUseError } from '../src/engine/store.js';
-import { download, error$, fileTransferred$, resumePending, transferred$ } from '../src/index.js';
+import { download, error$, fileTransferred$, resumePending, StateDirectoryInUseError, transferred$ } from '../src/index.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { FAST, useEngine } from './support/engine-harness.js';
 import { content } from './support/http-server.js';
