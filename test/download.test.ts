@@ -5,9 +5,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { BitsJobError, download, JobLeftQueueError, resumePending, type DownloadSnapshot } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
+import { State } from './loopback/job-model.js';
 import { until, useLoopback } from './support/harness.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** A job has bytes on disk: its file was added, it was resumed and the transfer began. */
+const hasBytes = (job: { readonly files: ReadonlyArray<{ readonly bytesTransferred: number }> }) => (job.files[0]?.bytesTransferred ?? 0) > 0;
 
 describe('download() and resumePending() on the loopback service', () => {
   const h = useLoopback();
@@ -58,12 +61,12 @@ describe('download() and resumePending() on the loopback service', () => {
     // Each transfer waits for the test after its first 1,000 bytes: the app leaves mid-transfer for sure.
     const gated = (name: string) => h.server.url(`/gate/${name}?size=40000&head=1000`);
     const cancelled = download(gated('c'), h.local('c.bin'), opts()).subscribe();
-    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    await until(() => h.service.queue.some(hasBytes));
     cancelled.unsubscribe();
     await until(() => h.service.queue.length === 0);
 
     const kept = download(gated('p'), h.local('p.bin'), { ...opts(), persist: true }).subscribe();
-    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    await until(() => h.service.queue.some(hasBytes));
     kept.unsubscribe(); // the app goes away; the job does not
     await whenHubsIdle();
     expect(h.service.queue).toHaveLength(1);
@@ -77,10 +80,21 @@ describe('download() and resumePending() on the loopback service', () => {
     expect(sha256(await readFile(h.local('p.bin')))).toBe(sha256(content(40000)));
   });
 
+  test('with persist, a subscriber that leaves before the job is even made still leaves it running', async () => {
+    download(h.server.url('/files/early?size=3000'), h.local('early.bin'), { ...opts(), persist: true }).subscribe().unsubscribe();
+    await until(() => h.service.queue.length === 1 && h.service.references().jobs === 0);
+    // Given back, and not left suspended: nobody would start it until a later resumePending.
+    expect(h.service.queue[0]!.state).not.toBe(State.SUSPENDED);
+    await until(() => h.service.queue[0]!.state === State.TRANSFERRED);
+    const [pending] = await resumePending(opts());
+    expect((await lastValueFrom(pending!.download$)).done?.code).toBe('S_OK');
+    expect(sha256(await readFile(h.local('early.bin')))).toBe(sha256(content(3000)));
+  });
+
   test('a job that finished while the app was away completes at once on resumePending', async () => {
     // The rest of the file comes only once the app has gone: however slow the machine, the app cannot finish it first.
     const subscription = download(h.server.url('/gate/f?size=20000&head=1000'), h.local('f.bin'), { ...opts(), persist: true }).subscribe();
-    await until(() => h.service.queue.some((job) => job.files[0]?.bytesTransferred !== 0));
+    await until(() => h.service.queue.some(hasBytes));
     subscription.unsubscribe(); // the app goes away mid-transfer
     await whenHubsIdle();
     h.server.open('f');

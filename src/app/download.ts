@@ -139,6 +139,16 @@ function owned(job: BitsJob, persist: boolean, inner: Observable<DownloadSnapsho
   );
 }
 
+/**
+ * The subscriber left while the job was being made: a persistent job is started before it is given
+ * back, as it would have been had the subscriber stayed a moment longer; otherwise it is cancelled.
+ */
+async function abandon(job: BitsJob, persist: boolean): Promise<void> {
+  // Nobody is left to tell of a failure: a job that would not start is found by resumePending, suspended.
+  if (persist) await job.resume().catch(() => undefined);
+  await release(job, persist);
+}
+
 /** Gives the job back: cancelled first unless it is to stay in the service. */
 async function release(job: BitsJob, keep: boolean): Promise<void> {
   if (!keep) await job.cancel().catch(() => undefined);
@@ -175,7 +185,7 @@ export function download(
     let inner: Subscription | undefined;
     createJob(files, options).then(
       (job) => {
-        if (unsubscribed) return void release(job, persist);
+        if (unsubscribed) return void abandon(job, persist);
         inner = owned(job, persist, followDownload(job, { ...options, resume: true })).subscribe(subscriber);
       },
       (error: unknown) => subscriber.error(error),
