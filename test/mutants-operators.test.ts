@@ -126,6 +126,12 @@ describe('rates', () => {
     expect(secondsLeft(progress, 10)).toBe(5);
   });
 
+  test('secondsLeft: done is 0 seconds left, whether or not a rate is known', () => {
+    const done = { bytesTotal: 100, bytesTransferred: 100, filesTotal: 1, filesTransferred: 1 };
+    expect(secondsLeft(done, undefined)).toBe(0);
+    expect(secondsLeft(done, 0)).toBe(0);
+  });
+
   test('SlidingRate keeps one baseline sample at the window start', () => {
     const rate = new SlidingRate(1000);
     expect(rate.sample(0, 0)).toBeUndefined();

@@ -1,5 +1,8 @@
 import { firstValueFrom, lastValueFrom, takeWhile, toArray } from 'rxjs';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { ComError } from '../src/com/errors.js';
+import { BitsJob } from '../src/com/job.js';
+import { BG_E_INVALID_STATE } from '../src/com/hresult.js';
 import { InvalidArgumentError, NotifyFlags, state$, transferred$ } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { registerAnother, useLoopback } from './support/harness.js';
@@ -67,6 +70,21 @@ describe("onDisplaced: 'observe'", () => {
     await whenHubsIdle();
     await app.done();
     await job.cancel();
+    await job.release();
+  });
+
+  test('a job that left the queue during the look ends the observer as a job that left, without registering', async () => {
+    const job = await h.bits.createJob({ displayName: 'gone' });
+    h.service.job(job.id)!.cancel();
+    // A service may answer BG_E_INVALID_STATE for a job that left, on any call (the loopback, as Wine, answers this one).
+    // On the prototype: the hub looks through a reference of its own.
+    vi.spyOn(BitsJob.prototype, 'notifyInterface').mockRejectedValue(new ComError(BG_E_INVALID_STATE, 'IBackgroundCopyJob', 'GetNotifyInterface'));
+    const setFlags = h.service.calls('IBackgroundCopyJob::SetNotifyFlags');
+    const states = await lastValueFrom(state$(job, { ...fast, onDisplaced: 'observe' }).pipe(toArray()));
+    expect(states).toEqual(['cancelled']);
+    expect(h.service.calls('IBackgroundCopyJob::SetNotifyFlags') - setFlags, 'flags set on a job found gone').toBe(0);
+    expect(h.service.notifyTarget(job.id)).toBeUndefined();
+    vi.restoreAllMocks();
     await job.release();
   });
 
