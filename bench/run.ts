@@ -28,10 +28,14 @@ import { engineRows, type Row } from './engine.js';
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
+/** `npm run bench -- --only 9,10`: only the sections of those rows, to measure one change quickly. */
+const only = ((at) => (at < 0 ? undefined : new Set((process.argv[at + 1] ?? '').split(',').map(Number))))(process.argv.indexOf('--only'));
+const wanted = (...sections: number[]): boolean => only === undefined || sections.some((section) => only.has(section));
+
 const rows: Row[] = [];
 // 10-13, the portable engine, run first (a fresh process: its memory and CPU figures see nothing of
 // the sections below), printed last.
-const engine = await engineRows();
+const engine = wanted(10, 11, 12, 13) ? await engineRows() : [];
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -82,7 +86,7 @@ async function watchedJob(subscribers: number) {
 
 // 1-3. Per-event cost, service-thread hold time, fan-out: a JobTransferred from a worker thread to
 // the subscribers, against the same call into the bare callback.
-{
+if (wanted(1, 2, 3)) {
   const holds = { ours: [] as number[], floor: [] as number[] };
   /** Until the subscriber heard (ours) or the call returned (the floor's whole work). */
   const delivered: number[] = [];
@@ -162,7 +166,7 @@ async function watchedJob(subscribers: number) {
 }
 
 // 4. Noticing completion: the callback against polling GetState every 100 ms and every 1 s.
-{
+if (wanted(4)) {
   const samples = 5;
   const noticed = async (notice: (job: BitsJob) => Promise<number>): Promise<number[]> =>
     Promise.all(
@@ -201,7 +205,7 @@ async function watchedJob(subscribers: number) {
 }
 
 // 5. Churn.
-{
+if (wanted(5)) {
   const job = await bits.createJob({ displayName: 'churn' });
   const flagsBefore = service.calls('IBackgroundCopyJob::SetNotifyFlags');
   const many = Array.from({ length: 1000 }, (_, i) => jobEvents$(job, i % 2 ? ['transferred'] : ['error']).subscribe());
@@ -245,7 +249,7 @@ async function watchedJob(subscribers: number) {
 }
 
 // 6. Scale: 10,000 jobs observed at once.
-{
+if (wanted(6)) {
   const count = 10_000;
   const jobs = await Promise.all(Array.from({ length: count }, (_, i) => bits.createJob({ displayName: `scale ${i}` })));
   const before = memory();
@@ -283,7 +287,7 @@ async function watchedJob(subscribers: number) {
 }
 
 // 7-8. Call threads against koffi's `.async` on libuv's pool (the design before them), side by side.
-{
+if (wanted(7, 8)) {
   const AddRef = IUnknown.method('AddRef');
   /** The old invokeAsync: the method's koffi function, called with `.async` on libuv's pool. */
   const viaLibuv = (self: Pointer, method: ComMethod, ...args: unknown[]) =>
@@ -362,7 +366,7 @@ async function watchedJob(subscribers: number) {
 // 9. The receiver thread against the design before it (callback objects registered on the main thread,
 // the sink run inside the service's call), side by side: four service threads call JobModification
 // on one object of each kind, as BITS's RPC threads do, and time each call on their own clock.
-{
+if (wanted(9)) {
   const SERVICE_THREAD = `
     const { parentPort } = require('node:worker_threads');
     const koffi = require('koffi');
