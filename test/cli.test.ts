@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
 import { EXIT, main } from '../src/cli/main.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
@@ -131,7 +131,10 @@ describe('the rx-bits CLI as a child process', () => {
   });
 
   test('Ctrl-C leaves the job in the service and says how to pick it up', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', loopbackCli, 'get', '{server}/slow/i?size=2000000&chunk=1000&delay=10', `/tmp/rx-bits-cli-${process.pid}-int.bin`], { cwd: root });
+    // The child's service keeps the job's temporary file: in a folder of the test's own, removed after.
+    const folder = await mkdtemp(path.join(tmpdir(), 'rx-bits-cli-int-'));
+    onTestFinished(() => rm(folder, { recursive: true, force: true }));
+    const child = spawn(process.execPath, ['--import', 'tsx', loopbackCli, 'get', '{server}/slow/i?size=2000000&chunk=1000&delay=10', path.join(folder, 'int.bin')], { cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
