@@ -16,7 +16,16 @@ export {
   type JobTimes,
   type ProxySettings,
 } from './com/job.js';
+export { MAX_NOTIFY_PARAMETERS, type NotifyCommandLine, type ReplyProgress } from './com/job2.js';
+export type { RangedFileSpec } from './com/job3.js';
+export type { JobPropertyInput, JobPropertyName, JobPropertyOutput, JobPropertyTypes, TransferPolicy } from './com/job-properties.js';
+export type { FileRange } from './com/file-ranges.js';
+export { MAX_PASSWORD, MAX_USER_NAME, type Credentials } from './com/credentials.js';
 export { BACKENDS, type Backend } from './com/backend.js';
+export { PropertyNotSupportedError } from './do/errors.js';
+export type { DeliveryOptimizationOptions } from './do/options.js';
+export { DO_COST_POLICIES, type DoCostPolicy } from './com/do-interfaces.js';
+export type { OleAutomation } from './com/automation.js';
 export {
   CallbackObject,
   liveCallbackObjects,
@@ -28,27 +37,41 @@ export {
 export { ComPtr, referenceStats, type ReferenceStats } from './com/com-ptr.js';
 export type { ComInterface, ComMethod, MethodsOf } from './com/interface-table.js';
 export {
+  AUTH_SCHEMES,
+  AUTH_TARGETS,
+  COST_FLAGS,
   ERROR_CONTEXTS,
+  FILE_ACL_FLAGS,
   JOB_PRIORITIES,
   JOB_STATES,
   JOB_TYPES,
   NotifyFlags,
+  PEER_CACHING_FLAGS,
   PROXY_USAGES,
+  TRANSFER_POLICIES,
   isFinalState,
+  type AuthScheme,
+  type AuthTarget,
+  type CostFlag,
   type ErrorContext,
+  type FileAclFlag,
   type FinalJobState,
   type JobPriority,
   type JobState,
   type JobType,
+  type PeerCachingFlag,
   type ProxyUsage,
+  type TransferPolicyName,
 } from './com/enums.js';
 export {
   ComError,
   GuidFormatError,
   InterfaceNotSupportedError,
   InvalidArgumentError,
+  JobPropertyNotSupportedError,
   NotSupportedByBackendError,
   ReleasedError,
+  ReplyTooLargeError,
   RxBitsError,
   UnsupportedPlatformError,
 } from './com/errors.js';
@@ -94,5 +117,8 @@ export { takeUntilFinal } from './operators/take-until-final.js';
 export { progressRatio } from './operators/progress-ratio.js';
 export { transferRate, type TransferRateOptions } from './operators/transfer-rate.js';
 export { eta } from './operators/eta.js';
-export { download, jobPrefix, type DownloadOptions, type DownloadSnapshot } from './app/download.js';
+export { download, type DownloadOptions, type DownloadSnapshot } from './app/download.js';
+export { jobPrefix, type TransferOptions } from './app/transfer-options.js';
+export type { TransferSnapshot } from './app/follow-job.js';
 export { resumePending, type PendingDownload } from './app/resume-pending.js';
+export { upload, type UploadOptions, type UploadResult, type UploadSnapshot } from './app/upload.js';

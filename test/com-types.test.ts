@@ -2,8 +2,9 @@ import { describe, expectTypeOf, test } from 'vitest';
 import { ComClass } from '../src/com/com-object.js';
 import type { ComPtr } from '../src/com/com-ptr.js';
 import { encodeGuid } from '../src/com/guid.js';
-import { defineInterface, type CallArgs, type HandlerArgs, type MethodsTaking, type MethodsOf } from '../src/com/interface-table.js';
-import { IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IDeliveryOptimizationJob, IUnknown } from '../src/com/interfaces.js';
+import { defineInterface, type CallArgs, type HandlerArgs, type MethodsTaking, type MethodsOf, type PropertyValueWords } from '../src/com/interface-table.js';
+import { IDODownload, IDODownloadStatusCallback } from '../src/com/do-interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJob3, IBackgroundCopyJob5, IBackgroundCopyJobHttpOptions, IUnknown } from '../src/com/interfaces.js';
 import { invokeSync } from '../src/com/invoke.js';
 import type { Pointer } from '../src/com/native-types.js';
 import type { BitsJob } from '../src/index.js';
@@ -24,9 +25,14 @@ describe('arguments and handler parameters from the prototypes', () => {
     expectTypeOf<CallArgs<Job['declarations']['GetProxySettings']>>().toEqualTypeOf<[Buffer, Buffer, Buffer]>();
     expectTypeOf<CallArgs<Job['declarations']['Resume']>>().toEqualTypeOf<[]>();
     expectTypeOf<HandlerArgs<Job['declarations']['AddFileSet']>>().toEqualTypeOf<[number, Pointer | null]>();
-    expectTypeOf<HandlerArgs<typeof IDeliveryOptimizationJob.declarations.AddFileWithRanges>>().toEqualTypeOf<
-      [string | null, string | null, string | null, number, Pointer | null, number | bigint]
-    >();
+    expectTypeOf<CallArgs<typeof IDODownload.declarations.Start>>().toEqualTypeOf<[Buffer | null]>();
+    expectTypeOf<CallArgs<typeof IDODownload.declarations.SetProperty>>().toEqualTypeOf<[number, Buffer]>();
+    expectTypeOf<HandlerArgs<typeof IDODownloadStatusCallback.declarations.OnStatusChange>>().toEqualTypeOf<[Pointer | null, Pointer | null]>();
+    // IBackgroundCopyJob3/5: the ranges in a caller's buffer; the property union BY VALUE as two words.
+    expectTypeOf<CallArgs<typeof IBackgroundCopyJob3.declarations.AddFileWithRanges>>().toEqualTypeOf<[string | null, string | null, number, Buffer]>();
+    expectTypeOf<CallArgs<typeof IBackgroundCopyJob5.declarations.SetProperty>>().toEqualTypeOf<[number, PropertyValueWords]>();
+    expectTypeOf<HandlerArgs<typeof IBackgroundCopyJob5.declarations.SetProperty>>().toEqualTypeOf<[number, PropertyValueWords]>();
+    expectTypeOf<CallArgs<typeof IBackgroundCopyJob5.declarations.GetProperty>>().toEqualTypeOf<[number, Buffer]>();
     expectTypeOf<MethodsOf<typeof IBackgroundCopyJobHttpOptions>>().toEqualTypeOf<
       | 'QueryInterface'
       | 'AddRef'
@@ -86,6 +92,18 @@ async function wrongCalls(job: ComPtr<Job>, bitsJob: BitsJob, self: Pointer): Pr
   await bitsJob.withInterface(IBackgroundCopyJobHttpOptions, (http) => http.call('Resume'));
 
   invokeSync(self, IBackgroundCopyCallback2.method('JobModification'), null, 0);
+  // Job properties are typed by name: each takes its own kind of value, and gives its own back.
+  await bitsJob.setProperty('transferPolicy', 'standard');
+  await bitsJob.setProperty('transferPolicy', ['unrestricted', 'ignoreCongestion']);
+  expectTypeOf(await bitsJob.getProperty('maxDownloadSize')).toEqualTypeOf<number | undefined>();
+  // @ts-expect-error no BITS_JOB_TRANSFER_POLICY is called that
+  await bitsJob.setProperty('transferPolicy', 'notMetered');
+  // @ts-expect-error on-demand mode is a boolean
+  await bitsJob.setProperty('onDemand', 'yes');
+  // @ts-expect-error BITS uses stored credentials for the proxy only
+  await bitsJob.setProperty('useStoredCredentials', 'server');
+  // @ts-expect-error flags are named
+  await bitsJob.setFileAclFlags([0x1]);
   // @ts-expect-error JobModification takes the job and a reserved ULONG
   invokeSync(self, IBackgroundCopyCallback2.method('JobModification'), null);
   // @ts-expect-error QueryInterface takes an IID, encoded, and a slot

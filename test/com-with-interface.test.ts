@@ -1,6 +1,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { InterfaceNotSupportedError, NotSupportedByBackendError } from '../src/com/errors.js';
-import { IBackgroundCopyJobHttpOptions, IDeliveryOptimizationJob } from '../src/com/interfaces.js';
+import { IDODownload } from '../src/com/do-interfaces.js';
+import { IBackgroundCopyJobHttpOptions } from '../src/com/interfaces.js';
 import { pointerSlot } from '../src/com/native-types.js';
 import { useLoopback } from './support/harness.js';
 
@@ -53,12 +54,12 @@ describe('withInterface on BITS', () => {
   });
 
   test('an interface BITS does not define is refused without a version', async () => {
-    const job = await h.bits.createJob({ displayName: 'no DO job' });
-    await expect(job.withInterface(IDeliveryOptimizationJob, async () => undefined)).rejects.toMatchObject({
+    const job = await h.bits.createJob({ displayName: 'no DO download' });
+    await expect(job.withInterface(IDODownload, async () => undefined)).rejects.toMatchObject({
       name: 'InterfaceNotSupportedError',
-      interfaceName: 'IDeliveryOptimizationJob',
+      interfaceName: 'IDODownload',
       introducedIn: undefined,
-      message: "IDeliveryOptimizationJob is not supported by the 'bits' backend: this service does not have it",
+      message: "IDODownload is not supported by the 'bits' backend: this service does not have it",
     });
     await job.cancel();
     await job.release();

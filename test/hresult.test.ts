@@ -36,6 +36,75 @@ describe('HRESULTs', () => {
     expect(hresultMessage(code)).toBeTruthy();
   });
 
+  // bits-com-extended.md's "Result codes" (BitsMsg.h), BITS 1.5 to 10.3.
+  test.each([
+    [0x0020002a, 'BG_S_PROXY_CHANGED'],
+    [0x00200055, 'BG_S_OVERRIDDEN_BY_POLICY'],
+    [0x8020001b, 'BG_E_INVALID_SERVER_RESPONSE'],
+    [0x8020001c, 'BG_E_TOO_MANY_FILES'],
+    [0x8020001d, 'BG_E_LOCAL_FILE_CHANGED'],
+    [0x80200020, 'BG_E_TOO_LARGE'],
+    [0x80200021, 'BG_E_STRING_TOO_LONG'],
+    [0x80200024, 'BG_E_NO_PROGRESS'],
+    [0x80200025, 'BG_E_USERNAME_TOO_LARGE'],
+    [0x80200026, 'BG_E_PASSWORD_TOO_LARGE'],
+    [0x80200027, 'BG_E_INVALID_AUTH_TARGET'],
+    [0x80200028, 'BG_E_INVALID_AUTH_SCHEME'],
+    [0x80200029, 'BG_E_FILE_NOT_FOUND'],
+    [0x8020002b, 'BG_E_INVALID_RANGE'],
+    [0x8020002c, 'BG_E_OVERLAPPING_RANGES'],
+    [0x8020002d, 'BG_E_CONNECT_FAILURE'],
+    [0x8020002e, 'BG_E_CONNECTION_CLOSED'],
+    [0x80200040, 'BG_E_INVALID_CREDENTIALS'],
+    [0x80200047, 'BG_E_PEERCACHING_DISABLED'],
+    [0x80200051, 'BG_E_TOO_MANY_FILES_IN_JOB'],
+    [0x80200052, 'BG_E_TOO_MANY_RANGES_IN_FILE'],
+    [0x80200056, 'BG_E_TOKEN_REQUIRED'],
+    [0x80200057, 'BG_E_UNKNOWN_PROPERTY_ID'],
+    [0x80200058, 'BG_E_READ_ONLY_PROPERTY'],
+    [0x80200059, 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY'],
+    [0x80200060, 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY'],
+    [0x80200061, 'BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE'],
+    [0x80200062, 'BG_E_READ_ONLY_PROPERTY_AFTER_RESUME'],
+    [0x80200063, 'BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE'],
+    [0x80200064, 'BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED'],
+    [0x80200065, 'BG_E_STANDBY_MODE'],
+    [0x80200066, 'BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED'],
+    [0x80200067, 'BG_E_BLOCKED_BY_BATTERY_POLICY'],
+    [0x80200068, 'BG_E_BLOCKED_BY_BATTERY_SAVER'],
+    [0x80200069, 'BG_E_WATCHDOG_TIMEOUT'],
+    [0x8020006a, 'BG_E_APP_PACKAGE_NOT_FOUND'],
+    [0x8020006b, 'BG_E_APP_PACKAGE_SCENARIO_NOT_SUPPORTED'],
+    [0x8020006c, 'BG_E_DATABASE_CORRUPT'],
+    [0x8020006d, 'BG_E_RANDOM_ACCESS_NOT_SUPPORTED'],
+    [0x8020006e, 'BG_E_BLOCKED_BY_BACKGROUND_ACCESS_POLICY'],
+    [0x8020006f, 'BG_E_BLOCKED_BY_GAME_MODE'],
+    [0x80200070, 'BG_E_BLOCKED_BY_SYSTEM_POLICY'],
+    [0x80200071, 'BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD'],
+    [0x80200072, 'BG_E_UNSUPPORTED_JOB_CONFIGURATION'],
+    [0x80200073, 'BG_E_REMOTE_FILE_CHANGED'],
+    [0x80200074, 'BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED'],
+    [0x80200075, 'BG_E_READ_ONLY_WHEN_JOB_ACTIVE'],
+    [0x80200076, 'BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK'],
+  ])('BITS 1.5-10.3: %s is %s, both ways', (code, name) => {
+    expect(hresultName(code)).toBe(name);
+    expect(hresultByName(name)).toBe(code);
+    expect(hresultMessage(code)).toBeTruthy();
+  });
+
+  // The codes users meet most, each with a message that says what to do about it.
+  test.each([
+    [0x800704dd, 'ERROR_NOT_LOGGED_ON', /interactive logon.*connect\(\) without a backend.*portable engine/],
+    [0x80070422, 'ERROR_SERVICE_DISABLED', /disabled.*Manual.*portable engine/],
+    [0x8020006e, 'BG_E_BLOCKED_BY_BACKGROUND_ACCESS_POLICY', /background.*Allow the app/],
+    [0x80072efe, 'WININET_E_CONNECTION_ABORTED', /retries.*proxy, firewall/],
+    [0x80072ee7, 'WININET_E_NAME_NOT_RESOLVED', /host name.*DNS.*proxy/],
+    [0x80072ee2, 'WININET_E_TIMEOUT', /in time.*retries.*server is up/],
+  ])('%s (%s) says what to do', (code, name, advice) => {
+    expect(hresultName(code)).toBe(name);
+    expect(hresultMessage(code)).toMatch(advice);
+  });
+
   test('HTTP failures are 0x80190000 | status and carry the status', () => {
     expect(hresultForHttpStatus(404)).toBe(0x80190194);
     expect(hresultForHttpStatus(503)).toBe(0x801901f7);

@@ -1,11 +1,34 @@
 import { describe, expect, test } from 'vitest';
 import * as interfaces from '../src/com/interfaces.js';
 import type { ComInterface } from '../src/com/interface-table.js';
+import koffi from 'koffi';
+import { BG_AUTH_CREDENTIALS, BG_FILE_RANGE, BG_JOB_REPLY_PROGRESS, BITS_JOB_PROPERTY_VALUE, POINTER_SIZE } from '../src/com/native-types.js';
 
 /**
  * The slot lists of ../shared/reference/bits-com.md ("Vtable slots"), transcribed: every interface
  * table must put each method at the reference's slot, with IUnknown's three first.
  */
+const JOB_SLOTS: Record<number, string> = {
+  3: 'AddFileSet', 4: 'AddFile', 5: 'EnumFiles', 6: 'Suspend', 7: 'Resume', 8: 'Cancel', 9: 'Complete', 10: 'GetId',
+  11: 'GetType', 12: 'GetProgress', 13: 'GetTimes', 14: 'GetState', 15: 'GetError', 16: 'GetOwner', 17: 'SetDisplayName',
+  18: 'GetDisplayName', 19: 'SetDescription', 20: 'GetDescription', 21: 'SetPriority', 22: 'GetPriority',
+  23: 'SetNotifyFlags', 24: 'GetNotifyFlags', 25: 'SetNotifyInterface', 26: 'GetNotifyInterface',
+  27: 'SetMinimumRetryDelay', 28: 'GetMinimumRetryDelay', 29: 'SetNoProgressTimeout', 30: 'GetNoProgressTimeout',
+  31: 'GetErrorCount', 32: 'SetProxySettings', 33: 'GetProxySettings', 34: 'TakeOwnership',
+};
+
+const JOB3_SLOTS: Record<number, string> = {
+  ...JOB_SLOTS,
+  35: 'SetNotifyCmdLine', 36: 'GetNotifyCmdLine', 37: 'GetReplyProgress', 38: 'GetReplyData', 39: 'SetReplyFileName',
+  40: 'GetReplyFileName', 41: 'SetCredentials', 42: 'RemoveCredentials',
+  43: 'ReplaceRemotePrefix', 44: 'AddFileWithRanges', 45: 'SetFileACLFlags', 46: 'GetFileACLFlags',
+};
+const JOB4_SLOTS: Record<number, string> = {
+  ...JOB3_SLOTS,
+  47: 'SetPeerCachingFlags', 48: 'GetPeerCachingFlags', 49: 'GetOwnerIntegrityLevel', 50: 'GetOwnerElevationState',
+  51: 'SetMaximumDownloadTime', 52: 'GetMaximumDownloadTime',
+};
+
 const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> = {
   IBackgroundCopyManager: {
     iid: '5CE34C0D-0DC9-4C1F-897C-DAA1B78CEE7C',
@@ -13,14 +36,7 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
   },
   IBackgroundCopyJob: {
     iid: '37668D37-507E-4160-9316-26306D150B12',
-    slots: {
-      3: 'AddFileSet', 4: 'AddFile', 5: 'EnumFiles', 6: 'Suspend', 7: 'Resume', 8: 'Cancel', 9: 'Complete', 10: 'GetId',
-      11: 'GetType', 12: 'GetProgress', 13: 'GetTimes', 14: 'GetState', 15: 'GetError', 16: 'GetOwner', 17: 'SetDisplayName',
-      18: 'GetDisplayName', 19: 'SetDescription', 20: 'GetDescription', 21: 'SetPriority', 22: 'GetPriority',
-      23: 'SetNotifyFlags', 24: 'GetNotifyFlags', 25: 'SetNotifyInterface', 26: 'GetNotifyInterface',
-      27: 'SetMinimumRetryDelay', 28: 'GetMinimumRetryDelay', 29: 'SetNoProgressTimeout', 30: 'GetNoProgressTimeout',
-      31: 'GetErrorCount', 32: 'SetProxySettings', 33: 'GetProxySettings', 34: 'TakeOwnership',
-    },
+    slots: JOB_SLOTS,
   },
   IBackgroundCopyError: {
     iid: '19C613A0-FCB8-4F28-81AE-897C3D078F81',
@@ -54,9 +70,21 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
       7: 'SetCustomHeaders', 8: 'GetCustomHeaders', 9: 'SetSecurityFlags', 10: 'GetSecurityFlags',
     },
   },
-  IDeliveryOptimizationJob: {
-    iid: 'EE2584CF-A69C-4848-B633-2649962B3EF7',
-    slots: { 3: 'AddFileWithRanges' },
+  // bits-com-extended.md, "Identifiers" and "Vtable slots": IBackgroundCopyJob's 3-34, then its own 35-42.
+  IBackgroundCopyJob2: {
+    iid: '54B50739-686F-45EB-9DFF-D6A9A0FAA9AF',
+    slots: {
+      ...JOB_SLOTS,
+      35: 'SetNotifyCmdLine', 36: 'GetNotifyCmdLine', 37: 'GetReplyProgress', 38: 'GetReplyData', 39: 'SetReplyFileName',
+      40: 'GetReplyFileName', 41: 'SetCredentials', 42: 'RemoveCredentials',
+    },
+  },
+  // bits-com-extended.md: Job3 43-46, Job4 47-52, Job5 53-54, each over every slot of its base.
+  IBackgroundCopyJob3: { iid: '443C8934-90FF-48ED-BCDE-26F5C7450042', slots: JOB3_SLOTS },
+  IBackgroundCopyJob4: { iid: '659CDEAE-489E-11D9-A9CD-000D56965251', slots: JOB4_SLOTS },
+  IBackgroundCopyJob5: {
+    iid: 'E847030C-BBBA-4657-AF6D-484AA42BF1FE',
+    slots: { ...JOB4_SLOTS, 53: 'SetProperty', 54: 'GetProperty' },
   },
 };
 
@@ -89,6 +117,23 @@ describe('interface tables', () => {
 
   test('an unknown method name is a TypeError, not a wrong slot', () => {
     expect(() => (interfaces.IBackgroundCopyJob as ComInterface).method('Frobnicate')).toThrow(TypeError);
+  });
+
+  // bits-com-extended.md, "Structs and unions", x64 column (the platforms koffi's tests here run on are 64-bit).
+  test('Job2 structures have the SDK layout', () => {
+    expect(POINTER_SIZE).toBe(8);
+    expect(koffi.sizeof(BG_AUTH_CREDENTIALS)).toBe(24);
+    expect(koffi.offsetof(BG_AUTH_CREDENTIALS, 'Scheme')).toBe(4);
+    expect(koffi.offsetof(BG_AUTH_CREDENTIALS, 'Credentials')).toBe(8);
+    expect(koffi.sizeof(BG_JOB_REPLY_PROGRESS)).toBe(16);
+  });
+
+  test('Job3 and Job5 structures have the SDK layout', () => {
+    expect(koffi.sizeof(BG_FILE_RANGE)).toBe(16);
+    expect(koffi.offsetof(BG_FILE_RANGE, 'Length')).toBe(8);
+    // The union: 16 bytes, 8-aligned (its UINT64 member), passed by value.
+    expect(koffi.sizeof(BITS_JOB_PROPERTY_VALUE)).toBe(16);
+    expect(koffi.alignof(BITS_JOB_PROPERTY_VALUE)).toBe(8);
   });
 
   test('class ids', () => {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
-import { BG_E_EMPTY, BG_E_INVALID_STATE, DO_E_INVALID_STATE, formatHresult, S_OK } from '../src/com/hresult.js';
+import { BG_E_EMPTY, BG_E_INVALID_STATE, formatHresult, S_OK } from '../src/com/hresult.js';
 import type { CallArgs, MethodsOf, SignatureOf } from '../src/com/interface-table.js';
 import { IBackgroundCopyJob, IBackgroundCopyJobHttpOptions } from '../src/com/interfaces.js';
 import type { BitsJob } from '../src/index.js';
@@ -108,18 +108,6 @@ describe("resumeWithNothingLeft: 'empty' (Wine)", () => {
     expect(hex(await job.pointer.callRaw('Resume'))).toBe(hex(BG_E_EMPTY));
     expect(await job.getState()).toBe('transferred');
     await job.complete();
-    await job.release();
-  });
-});
-
-describe('Delivery Optimization', () => {
-  const h = useLoopback({}, 'delivery-optimization');
-
-  test('a cancelled job refuses with DO_E_INVALID_STATE, as its IBackgroundCopyJob::Suspend page says', async () => {
-    const job = await h.bits.createJob({ displayName: 'do' });
-    await job.cancel();
-    for (const method of ['Suspend', 'Resume', 'Cancel', 'Complete'] as const) expect(hex(await job.pointer.callRaw(method)), method).toBe(hex(DO_E_INVALID_STATE));
-    expect(hex(await job.pointer.callRaw('SetNotifyInterface', null))).toBe(hex(DO_E_INVALID_STATE));
     await job.release();
   });
 });

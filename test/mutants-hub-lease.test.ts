@@ -1,9 +1,6 @@
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { CallbackObject } from '../src/com/callback-object.js';
-import { ComError } from '../src/com/errors.js';
-import { DO_E_JOB_NOT_FOUND } from '../src/com/hresult.js';
-import { BitsManager } from '../src/com/manager.js';
 import {
   fileTransferred$,
   modification$,
@@ -299,28 +296,6 @@ describe('reconnecting', () => {
     vi.advanceTimersByTime(1000);
     await whenHubsIdle();
     expect(done).toBe(true);
-    expect(await events).toEqual([]);
-    await job.release();
-  });
-});
-
-describe('reconnecting to Delivery Optimization', () => {
-  const h = useLoopback({}, 'delivery-optimization');
-
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await whenHubsIdle();
-    expect(liveHubs(), 'hubs still attached').toBe(0);
-  });
-
-  test('DO_E_JOB_NOT_FOUND on reopening: the streams end as for a job that left the queue, not as a service that stayed away', async () => {
-    const job = await h.bits.createJob({ displayName: 'do-lost' });
-    // reconnectTimeout 0: any failure other than "not found" would error the streams at once.
-    const events = lastValueFrom(transferred$(job, { leaseInterval: 5, reconnectTimeout: 0 }).pipe(toArray()));
-    await whenHubsIdle();
-    // Delivery Optimization names a job it no longer has its own way.
-    vi.spyOn(BitsManager.prototype, 'getJob').mockRejectedValue(new ComError(DO_E_JOB_NOT_FOUND, 'IDeliveryOptimizationManager', 'GetJob'));
-    h.service.restart({ keepsJobs: false });
     expect(await events).toEqual([]);
     await job.release();
   });

@@ -8,6 +8,7 @@ import { CallbackObject, callbackTrampolines, liveCallbackObjects, type Notifica
 import { S_OK } from '../src/com/hresult.js';
 import type { ComMethod } from '../src/com/interface-table.js';
 import { IBackgroundCopyCallback2, IUnknown } from '../src/com/interfaces.js';
+import { IDODownloadStatusCallback } from '../src/com/do-interfaces.js';
 import { invokeSync } from '../src/com/invoke.js';
 import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
 import { until } from './support/harness.js';
@@ -124,7 +125,7 @@ afterAll(async () => {
 
 describe('the receiver thread', () => {
   test('registers one set of trampolines for every object', () => {
-    expect(callbackTrampolines()).toBe(IBackgroundCopyCallback2.methods.length);
+    expect(callbackTrampolines()).toBe(IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length);
   });
 
   test('answers a service thread while the main thread is blocked, and the subscriber hears it afterwards', async () => {
@@ -150,6 +151,20 @@ describe('the receiver thread', () => {
     const before = liveCallbackObjects();
     await releaseAll(heard);
     expect(liveCallbackObjects()).toBe(before - 1);
+    callback.dispose();
+  });
+
+  test('more notifications than the shared ring holds while the main thread is blocked: the rest are posted, none lost or reordered', async () => {
+    const heard: NotificationKind[] = [];
+    const callback = new CallbackObject((n) => heard.push(n.kind));
+    const kinds: NotificationKind[] = ['modification', 'transferred', 'modification', 'modification', 'error'];
+    const plan = Array.from({ length: 3000 }, (_, i) => ({ self: callback.address, kind: kinds[i % kinds.length]!, carried: null }));
+    const done = new SharedArrayBuffer(4);
+    const results = threads[0]!.run(plan, { done });
+    expect(Atomics.wait(new Int32Array(done), 0, 0, GUARD_MS)).not.toBe('timed-out');
+    expect(await results).toEqual(plan.map(() => S_OK));
+    await until(() => heard.length === plan.length);
+    expect(heard).toEqual(plan.map((call) => call.kind));
     callback.dispose();
   });
 

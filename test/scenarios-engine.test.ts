@@ -10,5 +10,5 @@ bitsScenarios(() => ({
   server: h.server,
   local: h.local,
   restart: () => h.reopen(),
-  capabilities: { resumesFromOffset: true },
+  capabilities: { resumesFromOffset: true, minimumRetryDelay: true, keepsJobsWithoutFiles: true },
 }));

@@ -15,5 +15,5 @@ bitsScenarios(() => ({
     await h.bits.release();
     h.bits = await connect({ backend: 'bits', runtime: h.service.runtime });
   },
-  capabilities: { resumesFromOffset: false },
+  capabilities: { resumesFromOffset: false, minimumRetryDelay: true, keepsJobsWithoutFiles: true },
 }));

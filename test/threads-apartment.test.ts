@@ -23,6 +23,8 @@ interface Seen {
   readonly apartment: CallThreadStats;
   readonly calls: CallThreadStats;
   readonly coinit?: number;
+  /** CoSetProxyBlanket's authentication, authorization, level, impersonation and capabilities. */
+  readonly blanket?: readonly number[];
 }
 
 const seen: Seen[] = [];
@@ -32,6 +34,12 @@ const record = (name: string, extra: Partial<Seen> = {}) =>
   seen.push({ name, onCallingThread: insideCall, apartment: apartmentThread.stats(), calls: comCallThreads.stats(), ...extra });
 
 const callbacks = {
+  CoSetProxyBlanket: koffi.register(
+    (_proxy: unknown, authn: number, authz: number, principal: Pointer, level: number, impersonation: number, _identity: unknown, capabilities: number) => (
+      record('CoSetProxyBlanket', { blanket: [authn, authz, Number(principal === 0xffffffffffffffffn), level, impersonation, capabilities] }), S_OK
+    ),
+    koffi.pointer(koffi.proto('int FakeCoSetProxyBlanket(void *proxy, uint32 authn, uint32 authz, void *principal, uint32 level, uint32 impersonation, void *identity, uint32 capabilities)')),
+  ),
   CoInitializeEx: koffi.register(
     (_reserved: unknown, coinit: number) => (record('CoInitializeEx', { coinit }), answers.shift() ?? S_OK),
     koffi.pointer(koffi.proto('int FakeCoInitializeEx(void *reserved, uint32 coinit)')),
@@ -86,5 +94,14 @@ test('CoInitializeEx(MTA) runs on the apartment thread, never the JS thread; a f
     { name: 'CoCreateInstance', onCallingThread: false, ...onCallThread },
     { name: 'CoCreateInstance', onCallingThread: false, ...onCallThread },
     { name: 'CoDisconnectObject', onCallingThread: false, ...onCallThread },
+  ]);
+});
+
+test("CoSetProxyBlanket on a DO download's proxy: winget's values (impersonate), on a call thread", async () => {
+  const runtime = createWin32Runtime(() => ({ symbol: (name) => callbacks[name] }));
+  seen.length = 0;
+  await run(() => runtime.setProxyBlanket!(OBJECT));
+  expect(seen).toEqual([
+    expect.objectContaining({ name: 'CoSetProxyBlanket', onCallingThread: false, blanket: [0xffffffff, 0xffffffff, 1, 0, 3, 0x800] }),
   ]);
 });

@@ -1,6 +1,7 @@
 import { isFinalState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
-import { connectFor, followDownload, jobPrefix, type DownloadOptions, type DownloadSnapshot } from './download.js';
+import { followDownload, type DownloadOptions, type DownloadSnapshot } from './download.js';
+import { connectFor, jobPrefix } from './transfer-options.js';
 import { Observable } from 'rxjs';
 
 /** A download an earlier run of the app left in the service. */

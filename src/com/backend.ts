@@ -3,8 +3,9 @@ import type { Guid } from './guid.js';
 import { CLSID_BackgroundCopyManager, CLSID_DeliveryOptimization } from './interfaces.js';
 
 /**
- * The services with a BITS-style COM surface: Windows's BITS and Delivery Optimization, and rx-bits's
- * own portable engine (src/engine), which serves BITS's class inside the process.
+ * The services behind the one BITS-style COM surface the library speaks: Windows's BITS; Delivery
+ * Optimization, through rx-bits's bridge (src/do), which serves BITS's interfaces inside the process
+ * over DO's own API; and rx-bits's portable engine (src/engine), which serves them over its own model.
  */
 export type Backend = 'bits' | 'delivery-optimization' | 'portable';
 
@@ -18,32 +19,25 @@ export const CLSID_OF: Readonly<Record<Backend, Guid>> = {
 
 /** What a backend may lack: a method, a flag or a kind of job. Checked by name, so a typo does not compile. */
 export type Capability =
-  | 'EnumJobs'
-  | 'GetErrorDescription'
-  | 'AddFileSet'
   | 'SetMinimumRetryDelay'
   | 'GetMinimumRetryDelay'
-  | 'BG_NOTIFY_DISABLE'
   | 'upload jobs'
   | 'custom headers'
   | 'all users';
 
 /**
- * What each backend lacks, and why (for Delivery Optimization, the reference's "subset" section).
+ * What each backend lacks, and why.
  * Checked before the call, so that the vtable of a service that does not have the method is never touched.
  */
 const MISSING: Readonly<Record<Backend, ReadonlyMap<Capability, string>>> = {
   bits: new Map(),
+  // Served by the bridge (src/do) over IDOManager/IDODownload: what DO's own API has no counterpart for.
   'delivery-optimization': new Map([
-    ['EnumJobs', 'it cannot list jobs; keep the ids of the jobs you create'],
-    ['GetErrorDescription', 'it has no error descriptions'],
-    ['AddFileSet', 'files are added one by one through IDeliveryOptimizationJob'],
-    ['SetMinimumRetryDelay', 'it has no minimum retry delay'],
-    ['GetMinimumRetryDelay', 'it has no minimum retry delay'],
-    ['BG_NOTIFY_DISABLE', 'detach with SetNotifyInterface(NULL) instead'],
+    ['SetMinimumRetryDelay', 'DO retries by itself, on its own schedule'],
+    ['GetMinimumRetryDelay', 'DO retries by itself, on its own schedule'],
     ['upload jobs', 'it only downloads'],
-    ['custom headers', 'it has no IBackgroundCopyJobHttpOptions'],
-    ['all users', 'it cannot list jobs at all'],
+    ['custom headers', "give them to createJob: DO takes HttpCustomHeaders only before a download starts"],
+    ['all users', "it lists a caller's own downloads only"],
   ]),
   portable: new Map([
     ['upload jobs', 'it only downloads (an upload needs the BITS server extension on the other side)'],

@@ -3,6 +3,7 @@ import koffi, { type TypeObject } from 'koffi';
 import type { CallReply, CallRequest } from './call-threads.js';
 // The struct types the prototypes name (GUID, BG_FILE_INFO, ...): koffi's type registry is per thread.
 import './native-types.js';
+import './do-native-types.js';
 
 /**
  * One call thread (see call-threads.ts): receives a native call, makes it synchronously here, and

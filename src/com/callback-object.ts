@@ -100,7 +100,10 @@ export function liveCallbackObjects(): number {
   return liveReceiverObjects();
 }
 
-/** koffi callbacks registered for all callback objects together (one per vtable slot, whatever their number). */
+/**
+ * koffi callbacks registered for all callback objects together: one per vtable slot of each interface
+ * the receiver hosts (ours for BITS and for Delivery Optimization), whatever the number of objects.
+ */
 export function callbackTrampolines(): number {
   return receiverTrampolines();
 }

@@ -93,3 +93,53 @@ export function nameOf<T extends string>(table: readonly T[], value: number, wha
   if (name === undefined) throw new RangeError(`the service answered an unknown ${what} value ${value}`);
   return name;
 }
+
+/** BG_AUTH_TARGET (bits1_5.h): whom credentials are for. */
+export const AUTH_TARGETS = { server: 1, proxy: 2 } as const;
+export type AuthTarget = keyof typeof AUTH_TARGETS;
+
+/** BG_AUTH_SCHEME (bits1_5.h): how they are presented. */
+export const AUTH_SCHEMES = { basic: 1, digest: 2, ntlm: 3, negotiate: 4, passport: 5 } as const;
+export type AuthScheme = keyof typeof AUTH_SCHEMES;
+
+/** BG_COPY_FILE_* (bits2_0.h, IBackgroundCopyJob3::SetFileACLFlags): what of an SMB source's security descriptor the copy keeps. */
+export const FILE_ACL_FLAGS = { owner: 0x1, group: 0x2, dacl: 0x4, sacl: 0x8 } as const;
+export type FileAclFlag = keyof typeof FILE_ACL_FLAGS;
+
+/** BG_JOB_ENABLE_PEERCACHING_* and BG_JOB_DISABLE_BRANCH_CACHE (bits3_0.h, IBackgroundCopyJob4::SetPeerCachingFlags). */
+export const PEER_CACHING_FLAGS = { enableClient: 0x1, enableServer: 0x2, disableBranchCache: 0x4 } as const;
+export type PeerCachingFlag = keyof typeof PEER_CACHING_FLAGS;
+
+/**
+ * BITS_COST_STATE_* (bits5_0.h): the kinds of network a job may transfer on, and
+ * BITS_COST_OPTION_IGNORE_CONGESTION, for the transfer policy (BITS_JOB_PROPERTY_ID_COST_FLAGS).
+ * 'unrestricted' is a network with no cost or limit: not metered.
+ */
+export const COST_FLAGS = {
+  unrestricted: 0x1,
+  cappedUsageUnknown: 0x2,
+  belowCap: 0x4,
+  nearCap: 0x8,
+  overcapCharged: 0x10,
+  overcapThrottled: 0x20,
+  usageBased: 0x40,
+  roaming: 0x80,
+  ignoreCongestion: 0x80000000,
+} as const;
+export type CostFlag = keyof typeof COST_FLAGS;
+
+const NOT_ROAMING: readonly CostFlag[] = ['unrestricted', 'cappedUsageUnknown', 'belowCap', 'nearCap', 'overcapCharged', 'overcapThrottled', 'usageBased', 'ignoreCongestion'];
+
+/**
+ * BITS_JOB_TRANSFER_POLICY_* (= BITS_COST_STATE_TRANSFER_*, bits5_0.h), each the set of cost flags
+ * the SDK ORs together for it: from 'always' (any network) down to 'unrestricted' (only networks
+ * that are not metered).
+ */
+export const TRANSFER_POLICIES = {
+  always: [...NOT_ROAMING, 'roaming'],
+  notRoaming: NOT_ROAMING,
+  noSurcharge: NOT_ROAMING.filter((flag) => flag !== 'overcapCharged'),
+  standard: NOT_ROAMING.filter((flag) => flag !== 'overcapCharged' && flag !== 'nearCap'),
+  unrestricted: ['unrestricted', 'overcapThrottled', 'ignoreCongestion'],
+} as const satisfies Readonly<Record<string, readonly CostFlag[]>>;
+export type TransferPolicyName = keyof typeof TRANSFER_POLICIES;

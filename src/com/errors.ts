@@ -66,6 +66,38 @@ export class InterfaceNotSupportedError extends NotSupportedByBackendError {
   }
 }
 
+/**
+ * The service has IBackgroundCopyJob5 but not this job property (it answered
+ * BG_E_UNKNOWN_PROPERTY_ID): it is older than the BITS version that introduced the property, e.g.
+ * 10.1 for `onDemand`. A {@link NotSupportedByBackendError}, as {@link InterfaceNotSupportedError} is.
+ */
+export class JobPropertyNotSupportedError extends NotSupportedByBackendError {
+  override readonly name = 'JobPropertyNotSupportedError';
+  constructor(
+    backend: string,
+    /** rx-bits's name for the property, e.g. `minimumNotificationInterval`. */
+    readonly property: string,
+    /** The BITS version that introduced it, e.g. '10.1'. */
+    readonly introducedIn: string,
+  ) {
+    super(backend, property, `the job property came with BITS ${introducedIn}, and this service does not have it`);
+  }
+}
+
+/**
+ * GetReplyData refused a reply larger than the 1 MiB BITS hands back in memory (BG_E_TOO_LARGE): the
+ * reply is in the job's reply file, which `complete()` makes appear at `getReplyFileName()`.
+ */
+export class ReplyTooLargeError extends RxBitsError {
+  override readonly name = 'ReplyTooLargeError';
+  constructor(
+    /** The reply's size in bytes, as the service reported it. */
+    readonly size: number,
+  ) {
+    super(`the upload's reply is ${size} bytes, more than the 1 MiB BITS returns in memory; read the reply file after complete()`);
+  }
+}
+
 /** An interface pointer (or a job or manager holding one) was used after `release()`. */
 export class ReleasedError extends RxBitsError {
   override readonly name = 'ReleasedError';

@@ -33,17 +33,17 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x8007000e, { name: 'E_OUTOFMEMORY', message: 'Not enough memory resources are available.' }],
   [0x80070057, { name: 'E_INVALIDARG', message: 'The parameter is incorrect.' }],
   [0x80070070, { name: 'ERROR_DISK_FULL', message: 'There is not enough space on the disk.' }],
-  [0x80070422, { name: 'ERROR_SERVICE_DISABLED', message: 'The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.' }],
+  [0x80070422, { name: 'ERROR_SERVICE_DISABLED', message: "The service cannot be started: it is disabled. An administrator can set its start type back to Manual (services.msc, or `sc config bits start= demand`); meanwhile connect() without a backend falls back to the portable engine." }],
   [0x80070424, { name: 'ERROR_SERVICE_DOES_NOT_EXIST', message: 'The specified service does not exist as an installed service.' }],
-  [0x800704dd, { name: 'ERROR_NOT_LOGGED_ON', message: 'The operation being requested was not performed because the user has not logged on to the network.' }],
+  [0x800704dd, { name: 'ERROR_NOT_LOGGED_ON', message: 'This process has no interactive logon session (a service, an SSH session, a scheduled task, RunAs), and BITS serves only logged-on users. Run it in the user\'s desktop session, or call connect() without a backend: it falls back to the portable engine.' }],
   [0x800706ba, { name: 'RPC_S_SERVER_UNAVAILABLE', message: 'The RPC server is unavailable.' }],
   [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
   [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
   [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
-  [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The operation timed out.' }],
-  [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server name or address could not be resolved.' }],
+  [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The server did not answer in time. BITS retries by itself; if it persists, check that the server is up and that a proxy or firewall is not holding the connection.' }],
+  [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server or proxy name could not be resolved. Check the URL\'s host name, the DNS settings and the job\'s proxy settings.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
-  [0x80072efe, { name: 'WININET_E_CONNECTION_ABORTED', message: 'The connection with the server was terminated abnormally.' }],
+  [0x80072efe, { name: 'WININET_E_CONNECTION_ABORTED', message: 'The connection with the server was closed abnormally. BITS retries by itself; if it persists, a proxy, firewall or TLS inspection may be cutting the connection.' }],
   [0x80072eff, { name: 'WININET_E_CONNECTION_RESET', message: 'The connection with the server was reset.' }],
   [0x80072f05, { name: 'WINHTTP_E_SECURE_CERT_DATE_INVALID', message: "The server's certificate has expired or is not yet valid." }],
   [0x80072f06, { name: 'WINHTTP_E_SECURE_CERT_CN_INVALID', message: "The server's certificate was issued for another host name." }],
@@ -65,11 +65,89 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x80200050, { name: 'BG_E_TOO_MANY_JOBS_PER_MACHINE', message: 'The maximum number of jobs for this computer has been reached.' }],
   [0x80200053, { name: 'BG_E_VALIDATION_FAILED', message: 'The downloaded content failed validation.' }],
   [0x80200054, { name: 'BG_E_MAXDOWNLOAD_TIMEOUT', message: 'The job did not complete within its maximum download time.' }],
+  // BITS 1.5-10.3 (bitsmsg.h; bits-com-extended.md), each saying what to do about it.
+  [0x0020002a, { name: 'BG_S_PROXY_CHANGED', message: 'The proxy settings changed; the job goes on with the new ones.' }],
+  [0x00200055, { name: 'BG_S_OVERRIDDEN_BY_POLICY', message: 'Group Policy overrode the value asked for; the job uses the policy\'s.' }],
+  [0x8020001b, { name: 'BG_E_INVALID_SERVER_RESPONSE', message: 'The server broke the HTTP protocol (e.g. merged the requested ranges). Use another server or mirror, or download without ranges.' }],
+  [0x8020001c, { name: 'BG_E_TOO_MANY_FILES', message: 'An upload job holds exactly one file. Create one upload job per file.' }],
+  [0x8020001d, { name: 'BG_E_LOCAL_FILE_CHANGED', message: 'The file being uploaded changed during the transfer. Leave it untouched until the job is transferred, then resume.' }],
+  [0x80200020, { name: 'BG_E_TOO_LARGE', message: 'Too large: the upload exceeds what the server accepts, or the reply exceeds the 1 MiB GetReplyData returns (read the reply file after Complete instead).' }],
+  [0x80200021, { name: 'BG_E_STRING_TOO_LONG', message: 'A string argument is longer than BITS allows for it. Shorten it.' }],
+  [0x80200024, { name: 'BG_E_NO_PROGRESS', message: 'The job made no progress; BITS retries it by itself. Check the network and the server.' }],
+  [0x80200025, { name: 'BG_E_USERNAME_TOO_LARGE', message: 'The user name is longer than 300 characters.' }],
+  [0x80200026, { name: 'BG_E_PASSWORD_TOO_LARGE', message: 'The password is longer than 65,536 characters.' }],
+  [0x80200027, { name: 'BG_E_INVALID_AUTH_TARGET', message: "The credentials' target is neither server nor proxy." }],
+  [0x80200028, { name: 'BG_E_INVALID_AUTH_SCHEME', message: "The credentials' scheme is not one BITS knows (basic, digest, NTLM, negotiate, passport)." }],
+  [0x80200029, { name: 'BG_E_FILE_NOT_FOUND', message: 'No file of the job has this name.' }],
+  [0x8020002b, { name: 'BG_E_INVALID_RANGE', message: 'A requested byte range is invalid or lies past the end of the file. Check the offsets against the file size.' }],
+  [0x8020002c, { name: 'BG_E_OVERLAPPING_RANGES', message: 'Two requested byte ranges overlap. Merge them.' }],
+  [0x8020002d, { name: 'BG_E_CONNECT_FAILURE', message: 'No connection could be made to the server. BITS retries; check the server, the network and the proxy.' }],
+  [0x8020002e, { name: 'BG_E_CONNECTION_CLOSED', message: 'The server closed the connection. BITS retries by itself.' }],
+  [0x80200040, { name: 'BG_E_INVALID_CREDENTIALS', message: 'The credentials are malformed. Give a user name and password (NTLM and negotiate may omit both to use the logged-on user).' }],
+  [0x80200047, { name: 'BG_E_PEERCACHING_DISABLED', message: 'Peer caching is turned off on this computer (policy); the job downloads from the origin.' }],
+  [0x80200051, { name: 'BG_E_TOO_MANY_FILES_IN_JOB', message: 'The job has more files than policy allows (MaxFilesPerJob, 200 by default). Split it into several jobs.' }],
+  [0x80200052, { name: 'BG_E_TOO_MANY_RANGES_IN_FILE', message: 'The file has more ranges than policy allows (MaxRangesPerFile, 500 by default). Request fewer, larger ranges.' }],
+  [0x80200056, { name: 'BG_E_TOKEN_REQUIRED', message: 'The job needs a helper token (its helper token flags are set) and has none. Set the token, then resume.' }],
+  [0x80200057, { name: 'BG_E_UNKNOWN_PROPERTY_ID', message: 'This BITS does not know the job or file property.' }],
+  [0x80200058, { name: 'BG_E_READ_ONLY_PROPERTY', message: 'The property can only be read.' }],
+  [0x80200059, { name: 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY', message: "The job's transfer policy forbids the current network (metered, roaming...). It goes on by itself on an allowed network; widen the policy to transfer now." }],
+  [0x80200060, { name: 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY', message: 'The property applies to download jobs only.' }],
+  [0x80200061, { name: 'BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE', message: 'The property can be set only before the first file is added. Set it right after creating the job.' }],
+  [0x80200062, { name: 'BG_E_READ_ONLY_PROPERTY_AFTER_RESUME', message: 'The property can be set only before the job is first resumed.' }],
+  [0x80200063, { name: 'BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE', message: 'The maximum download size must be at least 1 byte.' }],
+  [0x80200064, { name: 'BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED', message: "The download is larger than the job's maximum download size. Raise the limit, or check that the URL is the one meant." }],
+  [0x80200065, { name: 'BG_E_STANDBY_MODE', message: 'The computer is in standby; the job goes on when it wakes.' }],
+  [0x80200066, { name: 'BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED', message: 'Stored credentials can be used for the proxy only.' }],
+  [0x80200067, { name: 'BG_E_BLOCKED_BY_BATTERY_POLICY', message: 'Paused to save battery; the job goes on when the computer is plugged in. Foreground priority is not paused.' }],
+  [0x80200068, { name: 'BG_E_BLOCKED_BY_BATTERY_SAVER', message: 'Paused by battery saver; the job goes on when it is turned off or the computer is plugged in.' }],
+  [0x80200069, { name: 'BG_E_WATCHDOG_TIMEOUT', message: 'BITS stopped the transfer because the network stack stopped answering. It retries by itself.' }],
+  [0x8020006a, { name: 'BG_E_APP_PACKAGE_NOT_FOUND', message: "The job's app package is no longer installed." }],
+  [0x8020006b, { name: 'BG_E_APP_PACKAGE_SCENARIO_NOT_SUPPORTED', message: 'This operation is not available to packaged apps.' }],
+  [0x8020006c, { name: 'BG_E_DATABASE_CORRUPT', message: "BITS's job database is corrupt and the service shut down. Restart the BITS service; its jobs may be lost: create them again." }],
+  [0x8020006d, { name: 'BG_E_RANDOM_ACCESS_NOT_SUPPORTED', message: 'On-demand (random access) reads need a single-range HTTP(S) download job whose server supports ranges.' }],
+  [0x8020006e, { name: 'BG_E_BLOCKED_BY_BACKGROUND_ACCESS_POLICY', message: "The app's background activity setting forbids background transfers. Allow the app to run in the background (Settings > Apps), or use foreground priority while the app is open." }],
+  [0x8020006f, { name: 'BG_E_BLOCKED_BY_GAME_MODE', message: 'Paused while a game runs in Game Mode; the job goes on afterwards.' }],
+  [0x80200070, { name: 'BG_E_BLOCKED_BY_SYSTEM_POLICY', message: 'Paused because the system is short of resources; the job goes on by itself.' }],
+  [0x80200071, { name: 'BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD', message: 'Dynamic content and on-demand mode cannot be combined with a custom HTTP method.' }],
+  [0x80200072, { name: 'BG_E_UNSUPPORTED_JOB_CONFIGURATION', message: "The job's options cannot be combined. Drop one of them." }],
+  [0x80200073, { name: 'BG_E_REMOTE_FILE_CHANGED', message: 'The remote file changed during the transfer. Resume the job to download it again.' }],
+  [0x80200074, { name: 'BG_E_SERVER_CERT_VALIDATION_INTERFACE_REQUIRED', message: 'The job needs its server certificate validation callback, which is gone. Register it again, then resume.' }],
+  [0x80200075, { name: 'BG_E_READ_ONLY_WHEN_JOB_ACTIVE', message: 'This can be changed only while the job is suspended, in error or transferred. Suspend it first.' }],
+  [0x80200076, { name: 'BG_E_ERROR_CONTEXT_SERVER_CERTIFICATE_CALLBACK', message: 'The server certificate validation callback rejected the certificate.' }],
+  // Delivery Optimization (deliveryoptimizationerrors.h, FACILITY_DELIVERY_OPTIMIZATION 0xD0; do-com.md).
   [0x80d01001, { name: 'DO_E_NO_SERVICE', message: 'Delivery Optimization could not reach its service.' }],
   [0x80d02002, { name: 'DO_E_DOWNLOAD_NO_PROGRESS', message: 'The download made no progress within the allowed time.' }],
   [0x80d02003, { name: 'DO_E_JOB_NOT_FOUND', message: 'The Delivery Optimization job was not found.' }],
+  [0x80d02004, { name: 'DO_E_JOB_EMPTY', message: 'The Delivery Optimization job has no files.' }],
+  [0x80d02005, { name: 'DO_E_NO_DOWNLOADS', message: 'This caller has no Delivery Optimization downloads.' }],
+  [0x80d0200b, { name: 'DO_E_MEMORYSTREAM_DOWNLOAD_NOT_SUPPORTED', message: 'A download into a memory stream is not supported.' }],
+  [0x80d0200c, { name: 'DO_E_JOB_TOO_OLD', message: 'The download was left unfinished too long and Delivery Optimization removed it.' }],
+  [0x80d0200d, { name: 'DO_E_LOCALPATH_NOT_SET', message: 'The download has no local path.' }],
+  [0x80d02010, { name: 'DO_E_FILE_NOT_AVAILABLE', message: 'No file is available for this download.' }],
+  [0x80d02011, { name: 'DO_E_UNKNOWN_PROPERTY_ID', message: 'This Windows build does not know the download property.' }],
+  [0x80d02012, { name: 'DO_E_READ_ONLY_PROPERTY', message: 'The download property is read-only.' }],
   [0x80d02013, { name: 'DO_E_INVALID_STATE', message: 'The operation is not allowed in the current job state.' }],
+  [0x80d02014, { name: 'DO_E_ERROR_INFORMATION_UNAVAILABLE', message: 'No error information is available for this download.' }],
+  [0x80d02015, { name: 'DO_E_WRITE_ONLY_PROPERTY', message: 'The download property is write-only.' }],
+  [0x80d02016, { name: 'DO_E_INTEGRITYCHECKINFO_UNSPECIFIED', message: 'An integrity check is mandatory but the download has no integrity information.' }],
+  [0x80d02017, { name: 'DO_E_INTEGRITYCHECKINFO_UNAVAILABLE', message: 'The integrity information of the download could not be obtained.' }],
+  [0x80d02018, { name: 'DO_E_FILE_DOWNLOADSINK_UNSPECIFIED', message: 'The download has neither a local path nor a stream to write to.' }],
+  [0x80d02019, { name: 'DO_E_FILE_DOWNLOADSINK_ALREADY_SET', message: 'The download already has a local path or a stream.' }],
+  [0x80d0201a, { name: 'DO_E_FILE_SIZE_UNKNOWN_HTTP_200', message: 'The server sent no file size.' }],
+  [0x80d02200, { name: 'DO_E_DOWNLOAD_NO_URI', message: 'The download has no URI.' }],
+  [0x80d02201, { name: 'DO_E_DOWNLOAD_NO_CONTENT_ID', message: 'The download has no content id.' }],
+  [0x80d03001, { name: 'DO_E_NO_DOWNLOAD_PARTICIPATION', message: 'Delivery Optimization does not allow the download now (participation throttling).' }],
+  [0x80d03002, { name: 'DO_E_NO_DOWNLOAD_EXTSETTINGS', message: 'Delivery Optimization does not allow the download: user or administrator settings.' }],
+  [0x80d03801, { name: 'DO_E_BLOCKED_BY_COST_TRANSFER_POLICY', message: 'The download is blocked by the cost policy (a metered network).' }],
+  [0x80d03802, { name: 'DO_E_DOWNLOADMODE_SET_BY_CP', message: 'The download mode is restricted by content policy.' }],
+  [0x80d03803, { name: 'DO_E_BLOCKED_BY_CELLULAR_POLICY', message: 'The download is blocked on a cellular network by policy.' }],
+  [0x80d03804, { name: 'DO_E_BLOCKED_BY_POWER_STATE', message: 'The download is blocked by the power state (on battery).' }],
   [0x80d03805, { name: 'DO_E_BLOCKED_BY_NO_NETWORK', message: 'The download is blocked because there is no network.' }],
+  [0x80d03806, { name: 'DO_E_DOWNLOADMODE_SET_BY_POLICY', message: 'The download mode is set by policy.' }],
+  [0x80d03807, { name: 'DO_E_BLOCKED_BY_VPN_POLICY', message: 'The download is blocked while a VPN is connected, by policy.' }],
+  [0x80d03808, { name: 'DO_E_BLOCKED_BY_CRITICAL_MEMORY_USAGE', message: 'The download is blocked while memory use is critical.' }],
+  [0x80d0380a, { name: 'DO_E_CLOUD_SERVICES_UNREACHABLE', message: "Delivery Optimization's cloud services cannot be reached." }],
+  [0x80d06802, { name: 'DO_E_FATAL_CORE_ERROR', message: 'Delivery Optimization failed with an internal error.' }],
 ]);
 
 const BY_NAME: ReadonlyMap<string, number> = new Map([...NAMED_CODES].map(([code, { name }]) => [name, code]));
@@ -195,3 +273,21 @@ export const BG_E_EMPTY = 0x80200003;
 export const BG_E_FILE_NOT_AVAILABLE = 0x80200004;
 export const BG_E_ERROR_INFORMATION_UNAVAILABLE = 0x8020000f;
 export const BG_E_NETWORK_DISCONNECTED = 0x80200010;
+export const BG_E_INVALID_SERVER_RESPONSE = 0x8020001b;
+export const BG_E_TOO_MANY_FILES = 0x8020001c;
+export const BG_E_TOO_LARGE = 0x80200020;
+export const BG_E_STRING_TOO_LONG = 0x80200021;
+export const BG_E_USERNAME_TOO_LARGE = 0x80200025;
+export const BG_E_PASSWORD_TOO_LARGE = 0x80200026;
+export const BG_E_INVALID_AUTH_TARGET = 0x80200027;
+export const BG_E_INVALID_AUTH_SCHEME = 0x80200028;
+export const BG_E_MAXDOWNLOAD_TIMEOUT = 0x80200054;
+export const BG_E_INVALID_RANGE = 0x8020002b;
+export const BG_E_OVERLAPPING_RANGES = 0x8020002c;
+export const BG_E_TOO_MANY_RANGES_IN_FILE = 0x80200052;
+export const BG_E_UNKNOWN_PROPERTY_ID = 0x80200057;
+export const BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY = 0x80200060;
+export const BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE = 0x80200061;
+export const BG_E_READ_ONLY_PROPERTY_AFTER_RESUME = 0x80200062;
+export const BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE = 0x80200063;
+export const BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED = 0x80200066;

@@ -29,10 +29,10 @@ export interface FileInfoArg {
   readonly LocalName: string;
 }
 
-/** What AddFileWithRanges passes for `const BG_FILE_RANGE *`. */
-export interface FileRangeArg {
-  readonly InitialOffset: number | bigint;
-  readonly Length: number | bigint;
+/** BITS_JOB_PROPERTY_VALUE by value: its 16 bytes as two little-endian words (koffi hands a uint64 over as a number while safe). */
+export interface PropertyValueWords {
+  readonly lo: number | bigint;
+  readonly hi: number | bigint;
 }
 
 /**
@@ -47,13 +47,14 @@ interface CTypes {
   HRESULT: [number, number];
   // koffi hands a 64-bit integer over as a number while it is safe, as a BigInt beyond.
   uint64: [number | bigint, number | bigint];
+  // Built in native memory by the caller (credentials.ts), so the secrets never pass through a copy koffi makes.
+  'const BG_AUTH_CREDENTIALS *': [Pointer, Pointer | null];
   'void *': [Pointer | null, Pointer | null];
   'void **': [Buffer, Pointer | null];
   'const char16_t *': [string | null, string | null];
   'const GUID *': [Buffer, Pointer | null];
   'const uint8_t *': [Buffer | null, Pointer | null];
   'const BG_FILE_INFO *': [readonly FileInfoArg[], Pointer | null];
-  'const BG_FILE_RANGE *': [readonly FileRangeArg[] | null, Pointer | null];
   '_Out_ int *': [Buffer, Pointer | null];
   '_Out_ uint32 *': [Buffer, Pointer | null];
   '_Out_ HRESULT *': [Buffer, Pointer | null];
@@ -61,8 +62,22 @@ interface CTypes {
   '_Out_ BG_JOB_PROGRESS *': [Buffer, Pointer | null];
   '_Out_ BG_JOB_TIMES *': [Buffer, Pointer | null];
   '_Out_ BG_FILE_PROGRESS *': [Buffer, Pointer | null];
+  '_Out_ BG_JOB_REPLY_PROGRESS *': [Buffer, Pointer | null];
+  '_Out_ uint64 *': [Buffer, Pointer | null];
   '_Out_ char16_t **': [Buffer, Pointer | null];
   '_Out_ void **': [Buffer, Pointer | null];
+  // bits2_0.h / bits5_0.h: an array of BG_FILE_RANGE encoded by the caller (file-ranges.ts), and the
+  // property union passed by value as two 64-bit words (native-types.ts).
+  'const BG_FILE_RANGE *': [Buffer, Pointer | null];
+  BITS_JOB_PROPERTY_VALUE: [PropertyValueWords, PropertyValueWords];
+  '_Out_ BITS_JOB_PROPERTY_VALUE *': [Buffer, Pointer | null];
+  // Delivery Optimization's own API (do-interfaces.ts): structures passed in caller-owned buffers.
+  'const DO_DOWNLOAD_RANGES_INFO *': [Buffer | null, Pointer | null];
+  'const DO_DOWNLOAD_ENUM_CATEGORY *': [Buffer | null, Pointer | null];
+  '_Out_ DO_DOWNLOAD_STATUS *': [Buffer, Pointer | null];
+  'const DO_DOWNLOAD_STATUS *': [Buffer, Pointer | null];
+  '_Out_ VARIANT *': [Buffer, Pointer | null];
+  'const VARIANT *': [Buffer, Pointer | null];
 }
 
 /** A C parameter type the tables may use, as written there without the parameter's name. */

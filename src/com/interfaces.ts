@@ -66,6 +66,45 @@ export const IBackgroundCopyJob = defineInterface('IBackgroundCopyJob', '37668D3
   TakeOwnership: 'HRESULT ()',
 });
 
+/**
+ * BITS 1.5 (bits1_5.h, slots 35-42): the notify command line, credentials, and the reply of an
+ * upload-reply job. Delivery Optimization lacks it.
+ */
+export const IBackgroundCopyJob2 = defineInterface('IBackgroundCopyJob2', '54B50739-686F-45EB-9DFF-D6A9A0FAA9AF', IBackgroundCopyJob, {
+  SetNotifyCmdLine: 'HRESULT (const char16_t *program, const char16_t *parameters)',
+  GetNotifyCmdLine: 'HRESULT (_Out_ char16_t **program, _Out_ char16_t **parameters)',
+  GetReplyProgress: 'HRESULT (_Out_ BG_JOB_REPLY_PROGRESS *progress)',
+  GetReplyData: 'HRESULT (_Out_ void **buffer, _Out_ uint64 *length)',
+  SetReplyFileName: 'HRESULT (const char16_t *replyFileName)',
+  GetReplyFileName: 'HRESULT (_Out_ char16_t **replyFileName)',
+  SetCredentials: 'HRESULT (const BG_AUTH_CREDENTIALS *credentials)',
+  RemoveCredentials: 'HRESULT (int target, int scheme)',
+});
+
+/** BITS 2.0 (bits2_0.h, slots 43-46): remote prefix replacement, files with byte ranges, ACL flags for SMB copies. */
+export const IBackgroundCopyJob3 = defineInterface('IBackgroundCopyJob3', '443C8934-90FF-48ED-BCDE-26F5C7450042', IBackgroundCopyJob2, {
+  ReplaceRemotePrefix: 'HRESULT (const char16_t *oldPrefix, const char16_t *newPrefix)',
+  AddFileWithRanges: 'HRESULT (const char16_t *remoteUrl, const char16_t *localName, uint32 rangeCount, const BG_FILE_RANGE *ranges)',
+  SetFileACLFlags: 'HRESULT (uint32 flags)',
+  GetFileACLFlags: 'HRESULT (_Out_ uint32 *flags)',
+});
+
+/** BITS 3.0 (bits3_0.h, slots 47-52): peer caching, the owner's integrity and elevation, the maximum download time. */
+export const IBackgroundCopyJob4 = defineInterface('IBackgroundCopyJob4', '659CDEAE-489E-11D9-A9CD-000D56965251', IBackgroundCopyJob3, {
+  SetPeerCachingFlags: 'HRESULT (uint32 flags)',
+  GetPeerCachingFlags: 'HRESULT (_Out_ uint32 *flags)',
+  GetOwnerIntegrityLevel: 'HRESULT (_Out_ uint32 *level)',
+  GetOwnerElevationState: 'HRESULT (_Out_ int *elevated)',
+  SetMaximumDownloadTime: 'HRESULT (uint32 seconds)',
+  GetMaximumDownloadTime: 'HRESULT (_Out_ uint32 *seconds)',
+});
+
+/** BITS 5.0 (bits5_0.h, slots 53-54): job properties; SetProperty takes the value union BY VALUE. */
+export const IBackgroundCopyJob5 = defineInterface('IBackgroundCopyJob5', 'E847030C-BBBA-4657-AF6D-484AA42BF1FE', IBackgroundCopyJob4, {
+  SetProperty: 'HRESULT (int id, BITS_JOB_PROPERTY_VALUE value)',
+  GetProperty: 'HRESULT (int id, _Out_ BITS_JOB_PROPERTY_VALUE *value)',
+});
+
 export const IBackgroundCopyError = defineInterface('IBackgroundCopyError', '19C613A0-FCB8-4F28-81AE-897C3D078F81', IUnknown, {
   GetError: 'HRESULT (_Out_ int *context, _Out_ HRESULT *code)',
   GetFile: 'HRESULT (_Out_ void **file)',
@@ -119,16 +158,6 @@ export const IBackgroundCopyCallback2 = defineInterface(
   IBackgroundCopyCallback,
   {
     FileTransferred: 'HRESULT (void *job, void *file)',
-  },
-);
-
-export const IDeliveryOptimizationJob = defineInterface(
-  'IDeliveryOptimizationJob',
-  'EE2584CF-A69C-4848-B633-2649962B3EF7',
-  IUnknown,
-  {
-    AddFileWithRanges:
-      'HRESULT (const char16_t *fileId, const char16_t *remoteUrl, const char16_t *localName, uint32 rangeCount, const BG_FILE_RANGE *ranges, uint64 fileSize)',
   },
 );
 

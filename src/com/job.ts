@@ -11,13 +11,25 @@ import {
   NotifyFlags,
   PROXY_USAGES,
   nameOf,
+  type AuthScheme,
+  type AuthTarget,
   type ErrorContext,
+  type FileAclFlag,
   type JobPriority,
+  type PeerCachingFlag,
   type JobState,
   type JobType,
   type ProxyUsage,
 } from './enums.js';
 import { introducedIn } from './bits-versions.js';
+import type { Credentials } from './credentials.js';
+import * as job2 from './job2.js';
+import type { NotifyCommandLine, ReplyProgress } from './job2.js';
+import * as job3 from './job3.js';
+import type { RangedFileSpec } from './job3.js';
+import * as job4 from './job4.js';
+import * as job5 from './job5.js';
+import type { JobPropertyInput, JobPropertyName, JobPropertyOutput } from './job-properties.js';
 import { ComError, InterfaceNotSupportedError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, type Guid } from './guid.js';
 import {
@@ -37,7 +49,6 @@ import {
   IBackgroundCopyFile,
   IBackgroundCopyJob,
   IBackgroundCopyJobHttpOptions,
-  IDeliveryOptimizationJob,
   IEnumBackgroundCopyFiles,
   IUnknown,
 } from './interfaces.js';
@@ -61,6 +72,7 @@ import {
   checkPriority,
   checkSeconds,
   checkString,
+  checkUploadFiles,
   MAX_DESCRIPTION,
   MAX_DISPLAY_NAME,
 } from './validate.js';
@@ -136,6 +148,19 @@ export interface ProxySettings {
 export interface JobContext {
   readonly runtime: ComRuntime;
   readonly backend: Backend;
+  /** The Delivery Optimization bridge (src/do), on that backend. */
+  readonly bridge?: BridgeHooks;
+}
+
+/**
+ * What a job of the Delivery Optimization bridge needs beyond the BITS surface. The bridge answers
+ * every BITS call at once and makes DO's calls afterwards; an action whose result the caller awaits
+ * (AddFile, Complete, Cancel) waits for them with `settle`, which rejects with their failure.
+ */
+export interface BridgeHooks {
+  settle(jobId: Guid): Promise<void>;
+  /** The DO-only parts of files about to be added (content id, size), which AddFile cannot carry. */
+  describeFiles(jobId: Guid, files: readonly FileSpec[]): void;
 }
 
 function optionalSize(value: number | bigint): number | undefined {
@@ -249,6 +274,11 @@ export class BitsJob {
   readonly #ptr: JobPtr;
   /** Interfaces this job's service refused: asked once, never again (the answer is the service's, for good). */
   readonly #refused = new Set<ComInterface>();
+  /**
+   * The job's type, and for an upload job how many files it holds: known from createJob, else read
+   * once before files are added, so that a second file of an upload job is refused before the call.
+   */
+  #kind: { readonly type: JobType; files: number } | undefined;
 
   private constructor(
     ptr: JobPtr,
@@ -258,9 +288,13 @@ export class BitsJob {
     this.#ptr = ptr;
   }
 
-  /** Wraps an owned IBackgroundCopyJob pointer; reads the id unless the caller knows it. */
-  static async open(ptr: JobPtr, context: JobContext, knownId?: Guid): Promise<BitsJob> {
-    if (knownId !== undefined) return new BitsJob(ptr, knownId, context);
+  /** Wraps an owned IBackgroundCopyJob pointer; reads the id unless the caller knows it (createJob also knows the type of its new, empty job). */
+  static async open(ptr: JobPtr, context: JobContext, knownId?: Guid, newOfType?: JobType): Promise<BitsJob> {
+    if (knownId !== undefined) {
+      const job = new BitsJob(ptr, knownId, context);
+      if (newOfType !== undefined) job.#kind = { type: newOfType, files: 0 };
+      return job;
+    }
     try {
       const idBuffer = Buffer.alloc(16);
       await ptr.call('GetId', idBuffer);
@@ -322,25 +356,36 @@ export class BitsJob {
 
   /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
   async addFiles(files: readonly FileSpec[]): Promise<void> {
-    return this.#addFiles(checkFiles(files, 'files', this.context.runtime.pathStyle, this.backend));
+    return this.#addFiles(checkFiles(files, 'files', this.context.runtime.pathStyle, this.backend), 'files');
   }
 
+  /** For an upload job, `file.localPath` is the file to send and `file.url` where it goes (one file per upload job). */
   async addFile(file: FileSpec): Promise<void> {
-    return this.#addFiles([checkFileSpec(file, 'file', this.context.runtime.pathStyle, this.backend)]);
+    return this.#addFiles([checkFileSpec(file, 'file', this.context.runtime.pathStyle, this.backend)], 'file');
   }
 
-  async #addFiles(checked: readonly FileSpec[]): Promise<void> {
+  async #addFiles(checked: readonly FileSpec[], field: string): Promise<void> {
     if (checked.length === 0) return;
     this.#ptr.address('AddFile');
-    if (this.backend === 'delivery-optimization') {
-      await this.withInterface(IDeliveryOptimizationJob, async (doJob) => {
-        for (const file of checked) {
-          const size = file.size === undefined ? BG_SIZE_UNKNOWN : BigInt(file.size);
-          await doJob.call('AddFileWithRanges', file.fileId ?? file.url, file.url, file.localPath, 0, null, size);
-        }
-      });
-      return;
+    const kind = this.backend === 'delivery-optimization' ? undefined : await this.#knownKind();
+    if (kind !== undefined && kind.type !== 'download') checkUploadFiles(checked, field, kind.files);
+    await this.#callAddFiles(checked);
+    if (kind !== undefined) kind.files += checked.length;
+  }
+
+  /** The job's type and file count, read once (GetType, GetProgress) when createJob did not say. */
+  async #knownKind(): Promise<{ readonly type: JobType; files: number }> {
+    if (this.#kind === undefined) {
+      const type = await this.getType();
+      const files = type === 'download' ? 0 : (await this.getProgress()).filesTotal;
+      this.#kind ??= { type, files };
     }
+    return this.#kind;
+  }
+
+  async #callAddFiles(checked: readonly FileSpec[]): Promise<void> {
+    // Delivery Optimization: what AddFile cannot carry (a content id, a size) goes to the bridge first.
+    this.context.bridge?.describeFiles(this.id, checked);
     if (checked.length === 1 && checked[0] !== undefined) {
       await this.#ptr.call('AddFile', checked[0].url, checked[0].localPath);
     } else {
@@ -350,6 +395,7 @@ export class BitsJob {
         checked.map((file) => ({ RemoteName: file.url, LocalName: file.localPath })),
       );
     }
+    await this.context.bridge?.settle(this.id);
   }
 
   /** Starts or restarts the transfer; from ERROR or TRANSIENT_ERROR it retries at once. */
@@ -370,6 +416,7 @@ export class BitsJob {
     let hresult = 0;
     await this.#leave(async () => {
       hresult = await this.#ptr.call('Cancel');
+      await this.context.bridge?.settle(this.id);
       return 'cancelled';
     });
     return actionResult(hresult);
@@ -385,6 +432,7 @@ export class BitsJob {
     let hresult = 0;
     await this.#leave(async () => {
       hresult = await this.#ptr.call('Complete');
+      await this.context.bridge?.settle(this.id);
       return hresult === BG_S_PARTIAL_COMPLETE ? this.#stateAfterPartialComplete() : 'acknowledged';
     });
     return {
@@ -515,7 +563,6 @@ export class BitsJob {
 
   async setNotifyFlags(flags: number): Promise<void> {
     const checked = checkNotifyFlags(flags, 'notifyFlags');
-    if ((checked & NotifyFlags.Disable) !== 0) requireSupport(this.backend, 'BG_NOTIFY_DISABLE');
     await this.#ptr.call('SetNotifyFlags', checked);
   }
 
@@ -621,6 +668,115 @@ export class BitsJob {
         .filter((line) => line.includes(':'))
         .map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]),
     );
+  }
+
+  /**
+   * The program BITS runs when the job is transferred or fails (as its notify flags ask), even with
+   * the application gone; null clears it. BITS 1.5+ (IBackgroundCopyJob2); the program must be an
+   * absolute path. With a callback registered too, BITS runs it only when the callback cannot be reached.
+   */
+  setNotifyCommandLine(commandLine: NotifyCommandLine | null): Promise<void> {
+    return job2.setNotifyCommandLine(this, commandLine);
+  }
+
+  /** The notify command line, or undefined when none is set. */
+  getNotifyCommandLine(): Promise<NotifyCommandLine | undefined> {
+    return job2.getNotifyCommandLine(this);
+  }
+
+  /**
+   * Credentials for the server or the proxy (one entry per target and scheme; a second replaces the
+   * first). Write-only: nothing reads them back. The strings live in native memory for the call only,
+   * zeroed afterwards. BITS 1.5+.
+   */
+  setCredentials(credentials: Credentials): Promise<void> {
+    return job2.setCredentials(this, credentials);
+  }
+
+  removeCredentials(target: AuthTarget, scheme: AuthScheme): Promise<void> {
+    return job2.removeCredentials(this, target, scheme);
+  }
+
+  /** Upload-reply jobs: how much of the server's reply has arrived. */
+  getReplyProgress(): Promise<ReplyProgress> {
+    return job2.getReplyProgress(this);
+  }
+
+  /** Upload-reply jobs: the server's reply (at most 1 MiB; more is a ReplyTooLargeError), once the job is transferred. */
+  getReplyData(): Promise<Buffer | undefined> {
+    return job2.getReplyData(this);
+  }
+
+  /** Upload-reply jobs: where the reply is written; null lets BITS choose. */
+  setReplyFileName(fileName: string | null): Promise<void> {
+    return job2.setReplyFileName(this, fileName);
+  }
+
+  getReplyFileName(): Promise<string | undefined> {
+    return job2.getReplyFileName(this);
+  }
+
+  /**
+   * Replaces `oldPrefix` (case-sensitive) at the head of every remote name with `newPrefix`, e.g. to
+   * move the job to a mirror; resolves whether any name matched. Download jobs; BITS 2.0+ (IBackgroundCopyJob3).
+   */
+  replaceRemotePrefix(oldPrefix: string, newPrefix: string): Promise<boolean> {
+    return job3.replaceRemotePrefix(this, oldPrefix, newPrefix);
+  }
+
+  /** Files of which only byte ranges are downloaded, back to back in the local file (http/https, download jobs; BITS 2.0+). */
+  addFilesWithRanges(files: readonly RangedFileSpec[]): Promise<void> {
+    return job3.addFilesWithRanges(this, files);
+  }
+
+  /** What of an SMB source's owner, group, DACL and SACL the copies keep (ignored for HTTP; BITS 2.0+). */
+  setFileAclFlags(flags: readonly FileAclFlag[]): Promise<void> {
+    return job3.setFileAclFlags(this, flags);
+  }
+
+  getFileAclFlags(): Promise<FileAclFlag[]> {
+    return job3.getFileAclFlags(this);
+  }
+
+  /** Peer caching (deprecated since BITS 4.0) and BranchCache for this job, as names; BITS 3.0+ (IBackgroundCopyJob4). */
+  setPeerCachingFlags(flags: readonly PeerCachingFlag[]): Promise<void> {
+    return job4.setPeerCachingFlags(this, flags);
+  }
+
+  getPeerCachingFlags(): Promise<PeerCachingFlag[]> {
+    return job4.getPeerCachingFlags(this);
+  }
+
+  /** The owner's mandatory integrity level when it created the job (0x2000 medium, 0x3000 high); BITS 3.0+. */
+  getOwnerIntegrityLevel(): Promise<number> {
+    return job4.getOwnerIntegrityLevel(this);
+  }
+
+  /** Whether the owner was elevated when it created the job; BITS 3.0+. */
+  isOwnerElevated(): Promise<boolean> {
+    return job4.isOwnerElevated(this);
+  }
+
+  /** Seconds the job may spend connecting and transferring after a Resume before failing with BG_E_MAXDOWNLOAD_TIMEOUT (default 90 days); BITS 3.0+. */
+  setMaximumDownloadTime(seconds: number): Promise<void> {
+    return job4.setMaximumDownloadTime(this, seconds);
+  }
+
+  getMaximumDownloadTime(): Promise<number> {
+    return job4.getMaximumDownloadTime(this);
+  }
+
+  /**
+   * Sets one of the job's properties (IBackgroundCopyJob5, BITS 5.0+), e.g.
+   * `setProperty('transferPolicy', 'standard')`; `JobPropertyTypes` gives each one's value.
+   * A property newer than the service is a JobPropertyNotSupportedError.
+   */
+  setProperty<K extends JobPropertyName>(name: K, value: JobPropertyInput<K>): Promise<void> {
+    return job5.setJobProperty(this, name, value);
+  }
+
+  getProperty<K extends JobPropertyName>(name: K): Promise<JobPropertyOutput<K>> {
+    return job5.getJobProperty(this, name);
   }
 
   /** Makes the current user the owner (needs administrator rights for another user's job). */

@@ -2,7 +2,7 @@ import { BACKENDS, CLSID_OF, requireSupport, type Backend } from './backend.js';
 import { ComPtr } from './com-ptr.js';
 import { enumerate } from './enumerate.js';
 import { BG_JOB_ENUM_ALL_USERS, type JobPriority, type JobType } from './enums.js';
-import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
+import { ComError, InvalidArgumentError, NotSupportedByBackendError, unlessComError } from './errors.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
 import {
   BG_E_BLOCKED_BY_POLICY,
@@ -24,6 +24,9 @@ import { startReceiver } from './receiver-thread.js';
 import { defaultRuntime, type ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
 import { ENGINE_DEFAULTS, portableEngine, type PortableOptions } from '../engine/engine.js';
+import { bridgedRuntime, bridgeOf } from '../do/runtime.js';
+import { checkDeliveryOptimization, type DeliveryOptimizationOptions } from '../do/options.js';
+import { DO_E_NO_DOWNLOAD_EXTSETTINGS, DO_E_NO_DOWNLOAD_PARTICIPATION, DO_E_NO_SERVICE } from './do-errors.js';
 import { defaultStateDir } from '../engine/state-dir.js';
 import {
   checkFiles,
@@ -34,6 +37,7 @@ import {
   checkPriority,
   checkSeconds,
   checkString,
+  checkUploadFiles,
   MAX_DESCRIPTION,
   MAX_DISPLAY_NAME,
 } from './validate.js';
@@ -58,13 +62,19 @@ export interface ConnectOptions {
    * state directory opens, i.e. at the process's first connect() to it.
    */
   readonly portable?: PortableOptions;
+  /**
+   * With a named service ('bits' or 'delivery-optimization'): fall back to the portable engine when
+   * that service refuses this caller ({@link REFUSALS}), as connect() without a backend does for
+   * BITS. False by default: a backend named here is the one you get, or an error.
+   */
+  readonly fallback?: boolean;
 }
 
 /** Which backend connect() took, and why. */
 export interface BackendChoice {
   readonly backend: Backend;
   readonly reason: string;
-  /** What BITS answered when connect() fell back from it to the portable engine. */
+  /** What the service answered when connect() fell back from it to the portable engine. */
   readonly refusal?: { readonly hresult: number; readonly code: string | undefined };
 }
 
@@ -79,8 +89,10 @@ export interface CreateJobOptions {
   readonly minimumRetryDelay?: number;
   /** Seconds without progress before a transient error becomes fatal. */
   readonly noProgressTimeout?: number;
-  /** Custom HTTP request headers (BITS only). */
+  /** Custom HTTP request headers (BITS 2.5+; on Delivery Optimization, HttpCustomHeaders, given here only). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Delivery Optimization only: its own download properties (cost policy, callback frequency, NonVolatile, integrity check...). */
+  readonly deliveryOptimization?: DeliveryOptimizationOptions;
 }
 
 export interface JobFilter {
@@ -132,24 +144,30 @@ export class BitsManager {
     const minimumRetryDelay = options.minimumRetryDelay === undefined ? undefined : checkSeconds(options.minimumRetryDelay, 'minimumRetryDelay');
     if (minimumRetryDelay !== undefined) requireSupport(this.backend, 'SetMinimumRetryDelay');
     const noProgressTimeout = options.noProgressTimeout === undefined ? undefined : checkSeconds(options.noProgressTimeout, 'noProgressTimeout');
-    if (options.headers !== undefined) {
-      checkHeaders(options.headers, 'headers');
-      requireSupport(this.backend, 'custom headers');
+    const bridged = this.backend === 'delivery-optimization';
+    const headers = options.headers === undefined ? undefined : checkHeaders(options.headers, 'headers');
+    if (headers !== undefined && !bridged) requireSupport(this.backend, 'custom headers');
+    const doOptions = options.deliveryOptimization === undefined ? undefined : checkDeliveryOptimization(options.deliveryOptimization);
+    if (doOptions !== undefined && !bridged) {
+      throw new NotSupportedByBackendError(this.backend, 'deliveryOptimization', "these are Delivery Optimization's own download properties");
     }
     // A job is made only for files the service can take: one made first and cancelled on a bad file
     // stays listed as cancelled (Wine), and a crash in between leaves it for the 90-day clean-up.
     const files = options.files === undefined ? undefined : checkFiles(options.files, 'files', this.runtime.pathStyle, this.backend);
+    if (type !== 0 && files !== undefined) checkUploadFiles(files, 'files', 0);
 
     const idBuffer = Buffer.alloc(16);
     const slot = pointerSlot();
     await this.#ptr.call('CreateJob', displayName, type, idBuffer, slot);
-    const job = await BitsJob.open(ComPtr.adopt(readPointer(slot), IBackgroundCopyJob), this.#context, decodeGuid(idBuffer));
+    const job = await BitsJob.open(ComPtr.adopt(readPointer(slot), IBackgroundCopyJob), this.#context, decodeGuid(idBuffer), options.type ?? 'download');
     try {
       if (description !== undefined) await job.setDescription(description);
       if (priority !== undefined) await job.setPriority(priority);
       if (minimumRetryDelay !== undefined) await job.setMinimumRetryDelay(minimumRetryDelay);
       if (noProgressTimeout !== undefined) await job.setNoProgressTimeout(noProgressTimeout);
-      if (options.headers !== undefined) await job.setCustomHeaders(options.headers);
+      // DO takes its properties in Created only: they reach the bridge before the files make downloads.
+      if (bridged) bridgeOf(this.runtime)?.configure(job.id, doOptions ?? {}, headers ?? '');
+      else if (options.headers !== undefined) await job.setCustomHeaders(options.headers);
       if (files !== undefined) await job.addFiles(files);
       return job;
     } catch (error) {
@@ -178,7 +196,6 @@ export class BitsManager {
       filter.displayNamePrefix === undefined
         ? undefined
         : checkString(filter.displayNamePrefix, 'displayNamePrefix', { maxLength: MAX_DISPLAY_NAME, allowEmpty: true });
-    requireSupport(this.backend, 'EnumJobs');
     if (filter.allUsers === true) requireSupport(this.backend, 'all users');
     const slot = pointerSlot();
     await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
@@ -233,6 +250,10 @@ async function matches(job: BitsJob, ids: ReadonlySet<Guid> | undefined, prefix:
  * connect() without a named backend falls back to the portable engine on these.
  */
 export const REFUSALS: ReadonlySet<number> = new Set([
+  // Delivery Optimization's: its service is missing, or it does not take downloads (throttling, settings).
+  DO_E_NO_SERVICE,
+  DO_E_NO_DOWNLOAD_PARTICIPATION,
+  DO_E_NO_DOWNLOAD_EXTSETTINGS,
   REGDB_E_CLASSNOTREG,
   ERROR_SERVICE_DISABLED,
   ERROR_SERVICE_DOES_NOT_EXIST,
@@ -247,9 +268,13 @@ export const CHOICE_REASONS = {
   asked: 'asked for',
   windowsDefault: 'the default on Windows',
   notWindows: (platform: string) => `BITS is a Windows service; this process runs on '${platform}'`,
-  refused: (hresult: number, detail: string) =>
-    `BITS refused this process with ${hresultName(hresult) ?? formatHresult(hresult)} (${formatHresult(hresult)}): ${hresultMessage(hresult) ?? detail}`,
+  refused: (hresult: number, detail: string) => CHOICE_REASONS.refusedBy('BITS', hresult, detail),
+  refusedBy: (service: string, hresult: number, detail: string) =>
+    `${service} refused this process with ${hresultName(hresult) ?? formatHresult(hresult)} (${formatHresult(hresult)}): ${hresultMessage(hresult) ?? detail}`,
 } as const;
+
+/** The name connect()'s reasons give a service backend. */
+const SERVICE_NAMES: Readonly<Record<Exclude<Backend, 'portable'>, string>> = { bits: 'BITS', 'delivery-optimization': 'Delivery Optimization' };
 
 /** Connects to the job manager of a backend; see {@link ConnectOptions.backend} for the choice. */
 export async function connect(options: ConnectOptions = {}): Promise<BitsManager> {
@@ -267,17 +292,25 @@ export async function connect(options: ConnectOptions = {}): Promise<BitsManager
     const choice: BackendChoice = { backend: 'portable', reason: CHOICE_REASONS.asked };
     return options.runtime === undefined ? connectPortable(stateDir, portable, choice) : connectService('portable', options.runtime, choice);
   }
-  if (named !== undefined) return connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: CHOICE_REASONS.asked });
+  if (named !== undefined) {
+    const asked = connectService(named, options.runtime ?? defaultRuntime(), { backend: named, reason: CHOICE_REASONS.asked });
+    return options.fallback === true ? orPortable(named, asked, stateDir, portable) : asked;
+  }
   if (options.runtime === undefined && process.platform !== 'win32') {
     return connectPortable(stateDir, portable, { backend: 'portable', reason: CHOICE_REASONS.notWindows(process.platform) });
   }
+  return orPortable('bits', connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: CHOICE_REASONS.windowsDefault }), stateDir, portable);
+}
+
+/** The service's manager, or the portable engine if the service refused this caller (REFUSALS). */
+async function orPortable(service: Exclude<Backend, 'portable'>, connecting: Promise<BitsManager>, stateDir: string | undefined, portable: PortableOptions): Promise<BitsManager> {
   try {
-    return await connectService('bits', options.runtime ?? defaultRuntime(), { backend: 'bits', reason: CHOICE_REASONS.windowsDefault });
+    return await connecting;
   } catch (error) {
     if (!(error instanceof ComError) || !REFUSALS.has(error.hresult)) throw error;
     return connectPortable(stateDir, portable, {
       backend: 'portable',
-      reason: CHOICE_REASONS.refused(error.hresult, error.message),
+      reason: CHOICE_REASONS.refusedBy(SERVICE_NAMES[service], error.hresult, error.message),
       refusal: { hresult: error.hresult, code: error.code },
     });
   }
@@ -303,10 +336,22 @@ function checkPortableOptions(value: unknown): PortableOptions {
   return Object.fromEntries(Object.entries(checked).filter(([, v]) => v !== undefined)) as PortableOptions;
 }
 
-async function connectService(backend: Backend, runtime: ComRuntime, choice: BackendChoice): Promise<BitsManager> {
+async function connectService(backend: Backend, service: ComRuntime, choice: BackendChoice): Promise<BitsManager> {
+  // Delivery Optimization is served through its bridge (src/do), a BITS-shaped server in this process
+  // over DO's own API: nobody has shown its class answering IBackgroundCopyManager (do-com.md).
+  const runtime = backend === 'delivery-optimization' ? bridgedRuntime(service) : service;
   await runtime.initialize();
   const address = await runtime.createInstance(CLSID_OF[backend], IBackgroundCopyManager.iid);
-  return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), { runtime, backend }, choice);
+  const context = backend === 'delivery-optimization' ? { runtime, backend, bridge: bridgeHooks(runtime) } : { runtime, backend };
+  return new BitsManager(ComPtr.adopt(address, IBackgroundCopyManager), context, choice);
+}
+
+/** The job's calls to the bridge behind a bridged runtime (JobContext.bridge). */
+function bridgeHooks(runtime: ComRuntime): NonNullable<JobContext['bridge']> {
+  return {
+    settle: async (id) => bridgeOf(runtime)?.settle(id),
+    describeFiles: (id, files) => bridgeOf(runtime)?.describeFiles(id, files),
+  };
 }
 
 async function connectPortable(stateDir: string | undefined, portable: PortableOptions, choice: BackendChoice): Promise<BitsManager> {

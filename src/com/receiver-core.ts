@@ -1,16 +1,19 @@
 import koffi from 'koffi';
 import { decodeGuid, type Guid } from './guid.js';
 import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult } from './hresult.js';
+import { IDODownloadStatusCallback } from './do-interfaces.js';
+import { DO_DOWNLOAD_STATUS } from './do-native-types.js';
 import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import type { NotificationKind } from './enums.js';
 
 /**
  * What the receiver thread (receiver-worker.ts) and the main thread (receiver-thread.ts) share about
- * callback objects: their state in one SharedArrayBuffer, and the seven methods of
- * IBackgroundCopyCallback2, which run on whichever of the two threads a call lands on.
+ * callback objects: their state in one SharedArrayBuffer, and the methods of the two interfaces they
+ * implement, which run on whichever of the two threads a call lands on: IBackgroundCopyCallback2
+ * (BITS) and IDODownloadStatusCallback (Delivery Optimization).
  *
- * Every object is a native block `{ lpVtbl, slot }` sharing one vtable. Its reference count, flags,
+ * Every object is a native block `{ lpVtbl, slot }` sharing its interface's one vtable. Its reference count, flags,
  * serial number and notification counter live in the shared buffer at `slot`, changed only with
  * Atomics, so AddRef and Release are right from any thread and need no round trip. The buffer is
  * growable and every view of it tracks its length: the receiver sees new slots without a message.
@@ -18,22 +21,37 @@ import type { NotificationKind } from './enums.js';
 
 export type { NotificationKind } from './enums.js';
 
+/** DO_DOWNLOAD_STATUS as OnStatusChange passed it, copied during the call (it lives only that long). */
+export interface DoStatusRecord {
+  readonly bytesTotal: bigint;
+  readonly bytesTransferred: bigint;
+  /** DODownloadState. */
+  readonly state: number;
+  /** Unsigned HRESULTs. */
+  readonly error: number;
+  readonly extendedError: number;
+}
+
 /** A call's record for the main thread, numbered per object (`seq`) so that it is delivered in order. */
 export type Forwarded =
   | { readonly serial: number; readonly seq: number; readonly kind: NotificationKind; readonly pointer: Pointer | null }
+  | { readonly serial: number; readonly seq: number; readonly status: DoStatusRecord }
   | { readonly serial: number; readonly seq: number; readonly iid: Guid };
 
-/** What the receiver posts to the main thread. */
+/** What the receiver posts to the main thread (BITS's notifications mostly go through the ring instead). */
 export type ReceiverMessage =
   | Forwarded
   | { readonly ready: true }
   | { readonly freed: number }
   | { readonly fault: string };
 
-/** Header cells (int32 indices): the receiver's status, the live object count; the vtable is at byte 8. */
+/**
+ * Header cells (int32 indices): the receiver's status, the live object count; the vtables at bytes 8
+ * (IBackgroundCopyCallback2) and 16 (IDODownloadStatusCallback).
+ */
 const STATUS = 0;
 const LIVE = 1;
-const HEADER_BYTES = 16;
+const HEADER_BYTES = 24;
 export const STARTING = 0;
 export const READY = 1;
 export const FAILED = 2;
@@ -64,7 +82,7 @@ export class CallbackMemory {
   constructor(readonly buffer: SharedArrayBuffer) {
     // Without a length: the view follows the buffer as the main thread grows it.
     this.#cells = new Int32Array(buffer);
-    this.#vtable = new BigUint64Array(buffer, 8, 1);
+    this.#vtable = new BigUint64Array(buffer, 8, 2);
   }
 
   /** A new buffer with room for the header only. */
@@ -82,9 +100,10 @@ export class CallbackMemory {
     Atomics.wait(this.#cells, STATUS, STARTING, timeoutMs);
   }
 
-  /** The receiver's vtable, and READY for a thread waiting on it. */
-  publish(vtable: Pointer): void {
+  /** The receiver's vtables, and READY for a thread waiting on it. */
+  publish(vtable: Pointer, statusVtable: Pointer): void {
     this.#vtable[0] = vtable;
+    this.#vtable[1] = statusVtable;
     Atomics.store(this.#cells, STATUS, READY);
     Atomics.notify(this.#cells, STATUS);
   }
@@ -96,6 +115,11 @@ export class CallbackMemory {
 
   get vtable(): Pointer {
     return this.#vtable[0]!;
+  }
+
+  /** The vtable of IDODownloadStatusCallback objects. */
+  get statusVtable(): Pointer {
+    return this.#vtable[1]!;
   }
 
   get live(): number {
@@ -170,6 +194,7 @@ export interface CallbackHost {
 }
 
 type CallbackMethodName = (typeof IBackgroundCopyCallback2.methods)[number]['name'];
+type StatusMethodName = (typeof IDODownloadStatusCallback.methods)[number]['name'];
 export type CallbackMethod = (self: Pointer | null, ...args: unknown[]) => number;
 
 const missing = (pointer: unknown): boolean => pointer === null || pointer === undefined || pointer === 0n;
@@ -194,8 +219,50 @@ function slotOf(memory: CallbackMemory, self: Pointer | null): number | undefine
   return slot < memory.slots ? slot : undefined;
 }
 
+/** QueryInterface, AddRef and Release of an object answering `iids`, on one thread. */
+function unknownMethods(host: CallbackHost, iids: readonly Guid[], name: string): Record<'QueryInterface' | 'AddRef' | 'Release', CallbackMethod> {
+  const { memory } = host;
+  return {
+    QueryInterface: (self, riid, out) => {
+      if (missing(out) || missing(riid)) return toSignedHresult(E_POINTER);
+      try {
+        koffi.encode(out as Pointer, 'void *', 0n);
+        const slot = slotOf(memory, self);
+        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
+        const iid = decodeGuid(new Uint8Array(koffi.view(riid as Pointer, 16).slice(0)));
+        const flags = memory.flags(slot);
+        if ((flags & REPORTS_QUERIES) !== 0 && (flags & DETACHED) === 0) {
+          host.forward({ serial: memory.serial(slot), seq: memory.nextSeq(slot), iid });
+        }
+        if (!iids.includes(iid)) return toSignedHresult(E_NOINTERFACE);
+        memory.addRef(slot);
+        koffi.encode(out as Pointer, 'void *', self);
+        return S_OK;
+      } catch (error) {
+        host.fault(error, `${name}::QueryInterface`);
+        return toSignedHresult(E_NOINTERFACE);
+      }
+    },
+    AddRef: (self) => {
+      const slot = slotOf(memory, self);
+      return slot === undefined ? 0 : memory.addRef(slot);
+    },
+    Release: (self) => {
+      const slot = slotOf(memory, self);
+      if (slot === undefined) return 0;
+      const left = memory.release(slot);
+      if (left === 0) {
+        koffi.free(self!);
+        memory.forgetLive();
+        host.freed(slot);
+      }
+      return left;
+    },
+  };
+}
+
 /**
- * The methods of every callback object, for one thread. Notifications answer S_OK at once, whatever
+ * The methods of every BITS callback object, for one thread. Notifications answer S_OK at once, whatever
  * happens: an error HRESULT from JobTransferred/JobError makes BITS call again and again, and each
  * call holds one of the user's four notification slots. The pointer a JobError or FileTransferred
  * carries is AddRef'd here, before answering, since the service may release it right after.
@@ -220,44 +287,51 @@ export function callbackMethods(host: CallbackHost): Record<CallbackMethodName, 
       return S_OK;
     };
   return {
-    QueryInterface: (self, riid, out) => {
-      if (missing(out) || missing(riid)) return toSignedHresult(E_POINTER);
-      try {
-        koffi.encode(out as Pointer, 'void *', 0n);
-        const slot = slotOf(memory, self);
-        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
-        const iid = decodeGuid(new Uint8Array(koffi.view(riid as Pointer, 16).slice(0)));
-        const flags = memory.flags(slot);
-        if ((flags & REPORTS_QUERIES) !== 0 && (flags & DETACHED) === 0) {
-          host.forward({ serial: memory.serial(slot), seq: memory.nextSeq(slot), iid });
-        }
-        if (!IBackgroundCopyCallback2.iids.includes(iid)) return toSignedHresult(E_NOINTERFACE);
-        memory.addRef(slot);
-        koffi.encode(out as Pointer, 'void *', self);
-        return S_OK;
-      } catch (error) {
-        host.fault(error, 'IBackgroundCopyCallback2::QueryInterface');
-        return toSignedHresult(E_NOINTERFACE);
-      }
-    },
-    AddRef: (self) => {
-      const slot = slotOf(memory, self);
-      return slot === undefined ? 0 : memory.addRef(slot);
-    },
-    Release: (self) => {
-      const slot = slotOf(memory, self);
-      if (slot === undefined) return 0;
-      const left = memory.release(slot);
-      if (left === 0) {
-        koffi.free(self!);
-        memory.forgetLive();
-        host.freed(slot);
-      }
-      return left;
-    },
+    ...unknownMethods(host, IBackgroundCopyCallback2.iids, 'IBackgroundCopyCallback2'),
     JobTransferred: notify('transferred', 'JobTransferred', false),
     JobError: notify('error', 'JobError', true),
     JobModification: notify('modification', 'JobModification', false),
     FileTransferred: notify('fileTransferred', 'FileTransferred', true),
+  };
+}
+
+/**
+ * The methods of every Delivery Optimization status callback, for one thread. OnStatusChange copies
+ * the 32-byte status (it lives only during the call), forwards it and answers S_OK at once. The
+ * download it names is borrowed and not kept: each callback object serves one download, which its
+ * route on the main thread already knows.
+ */
+export function statusCallbackMethods(host: CallbackHost): Record<StatusMethodName, CallbackMethod> {
+  const { memory } = host;
+  return {
+    ...unknownMethods(host, IDODownloadStatusCallback.iids, 'IDODownloadStatusCallback'),
+    OnStatusChange: (self, _download, status) => {
+      try {
+        const slot = slotOf(memory, self);
+        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
+        if ((memory.flags(slot) & DETACHED) !== 0 || missing(status)) return S_OK;
+        const raw = koffi.decode(status as Pointer, DO_DOWNLOAD_STATUS) as {
+          BytesTotal: number | bigint;
+          BytesTransferred: number | bigint;
+          State: number;
+          Error: number;
+          ExtendedError: number;
+        };
+        host.forward({
+          serial: memory.serial(slot),
+          seq: memory.nextSeq(slot),
+          status: {
+            bytesTotal: BigInt(raw.BytesTotal),
+            bytesTransferred: BigInt(raw.BytesTransferred),
+            state: raw.State,
+            error: raw.Error >>> 0,
+            extendedError: raw.ExtendedError >>> 0,
+          },
+        });
+      } catch (error) {
+        host.fault(error, 'IDODownloadStatusCallback::OnStatusChange');
+      }
+      return S_OK;
+    },
   };
 }

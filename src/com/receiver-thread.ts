@@ -3,19 +3,23 @@ import koffi from 'koffi';
 import { ComPtr } from './com-ptr.js';
 import type { Guid } from './guid.js';
 import type { ComMethod } from './interface-table.js';
+import { IDODownloadStatusCallback } from './do-interfaces.js';
 import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import {
   CallbackMemory,
   callbackMethods,
+  statusCallbackMethods,
   FAILED,
   READY,
   STARTING,
   type CallbackMethod,
+  type DoStatusRecord,
   type Forwarded,
   type NotificationKind,
   type ReceiverMessage,
 } from './receiver-core.js';
+import { NotificationRing } from './receiver-ring.js';
 import { workerSource } from './worker-source.js';
 
 /**
@@ -24,9 +28,10 @@ import { workerSource } from './worker-source.js';
  * the application's main thread. BITS allows four notifications in flight per user across every
  * application: a main thread busy for half a second must not hold them.
  *
- * - The receiver AddRefs what a call carries, answers S_OK, and posts a record; the main thread
- *   delivers the records of each object in call order (a per-object number, as calls may land on
- *   either thread), adopting the pointers as owned references.
+ * - The receiver AddRefs what a call carries, answers S_OK, and hands the main thread a record
+ *   (through a shared ring, receiver-ring.ts, or a message); the main thread delivers the records of
+ *   each object in call order (a per-object number, as calls may land on either thread or come
+ *   either way), adopting the pointers as owned references.
  * - A synchronous call made from the main thread into one of our objects (only an in-process test
  *   double does that; a real service calls from its own threads) runs here, on the main thread,
  *   through the same methods: relayed to the receiver, it would block the main thread on the
@@ -37,9 +42,15 @@ import { workerSource } from './worker-source.js';
 
 /** Where an object's records go on the main thread, in order. */
 export interface Route {
-  notify(kind: NotificationKind, pointer: Pointer | null): void;
+  /** BITS's notifications (IBackgroundCopyCallback2 objects). */
+  notify?(kind: NotificationKind, pointer: Pointer | null): void;
+  /** Delivery Optimization's OnStatusChange (IDODownloadStatusCallback objects). */
+  status?(status: DoStatusRecord): void;
   queryInterface?(iid: Guid): void;
 }
+
+/** Which interface an object implements. */
+export type ReceiverInterface = 'bits' | 'delivery-optimization';
 
 /** Our side's handle on one callback object. */
 export interface ReceiverObject {
@@ -65,6 +76,14 @@ function warn(message: string): void {
   process.emitWarning(`rx-bits: ${message}`);
 }
 
+/** Hands a record to its route, or gives back what it carries if the route takes no such record. */
+function deliver(route: Route, record: Forwarded): void {
+  if ('iid' in record) route.queryInterface?.(record.iid);
+  else if ('status' in record) route.status?.(record.status);
+  else if (route.notify === undefined) drop(record);
+  else route.notify(record.kind, record.pointer);
+}
+
 /** Gives back a reference taken for a record nobody will receive. */
 function drop(record: Forwarded): void {
   if ('pointer' in record && record.pointer !== null) void ComPtr.adopt(record.pointer, IUnknown).release();
@@ -72,21 +91,25 @@ function drop(record: Forwarded): void {
 
 class Receiver {
   readonly memory = CallbackMemory.allocate();
+  readonly #ring = NotificationRing.allocate();
   readonly #ready: Promise<void>;
   readonly #routes = new Map<number, Ordered>();
   readonly #free: number[] = [];
   readonly #here: Record<string, CallbackMethod>;
+  readonly #hereStatus: Record<string, CallbackMethod>;
   #serial = 0;
 
   constructor(onExit: () => void) {
     const entry = workerSource('receiver-worker');
-    const worker = new Worker(entry.source, { eval: entry.eval, name: 'rx-bits receiver', workerData: { memory: this.memory.buffer } });
-    this.#here = callbackMethods({
+    const worker = new Worker(entry.source, { eval: entry.eval, name: 'rx-bits receiver', workerData: { memory: this.memory.buffer, ring: this.#ring.buffer } });
+    const host = {
       memory: this.memory,
-      forward: (record) => this.#accept(record),
-      freed: (slot) => this.#free.push(slot),
-      fault: (error, method) => warn(`${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-    });
+      forward: (record: Forwarded) => this.#accept(record),
+      freed: (slot: number) => this.#free.push(slot),
+      fault: (error: unknown, method: string) => warn(`${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    };
+    this.#here = callbackMethods(host);
+    this.#hereStatus = statusCallbackMethods(host);
     let failure: unknown;
     this.#ready = new Promise((resolve, reject) => {
       worker.on('message', (message: ReceiverMessage) => {
@@ -94,6 +117,7 @@ class Receiver {
           // Held while it starts: a process ending meanwhile waits for a worker stopped halfway
           // through loading (under tsx, forever). From then on it never keeps the process alive.
           worker.unref();
+          void this.#pump();
           resolve();
         }
         else if ('freed' in message) this.#free.push(message.freed);
@@ -124,7 +148,7 @@ class Receiver {
     if (status !== READY) throw new Error(`rx-bits: the receiver thread ${status === FAILED ? 'failed to start' : 'did not start'}`);
   }
 
-  create(route: Route): ReceiverObject {
+  create(route: Route, implementing: ReceiverInterface = 'bits'): ReceiverObject {
     let slot = this.#free.pop();
     if (slot === undefined) {
       const used = this.memory.slots;
@@ -136,7 +160,7 @@ class Receiver {
     this.#routes.set(serial, { route, next: 0, early: new Map() });
     this.memory.claim(slot, serial, route.queryInterface !== undefined);
     const address = koffi.alloc('void *', 2) as Pointer;
-    koffi.encode(address, 0, 'void *', this.memory.vtable);
+    koffi.encode(address, 0, 'void *', implementing === 'bits' ? this.memory.vtable : this.memory.statusVtable);
     koffi.encode(address, POINTER_SIZE, 'uint32', slot);
     const { memory } = this;
     const release = this.#here.Release!;
@@ -162,15 +186,36 @@ class Receiver {
     };
   }
 
+  /** Delivers what the receiver writes to the ring, for the life of the process. */
+  async #pump(): Promise<void> {
+    for (;;) {
+      const seen = this.#ring.drain((record) => {
+        try {
+          this.#accept(record);
+        } catch (error) {
+          // As from a message listener: thrown where the application sees it, the ring still drained.
+          setImmediate(() => {
+            throw error;
+          });
+        }
+      });
+      await this.#ring.written(seen);
+    }
+  }
+
   /** A record from either thread: delivered at its turn, dropped if its object was detached. */
   #accept(record: Forwarded): void {
     const ordered = this.#routes.get(record.serial);
     if (ordered === undefined) return drop(record);
+    // Nearly always: the record is the next one and none waits, so it goes straight through.
+    if (record.seq === ordered.next && ordered.early.size === 0) {
+      ordered.next++;
+      return deliver(ordered.route, record);
+    }
     ordered.early.set(record.seq, record);
     for (let next = ordered.early.get(ordered.next); next !== undefined; next = ordered.early.get(ordered.next)) {
       ordered.early.delete(ordered.next++);
-      if ('iid' in next) ordered.route.queryInterface?.(next.iid);
-      else ordered.route.notify(next.kind, next.pointer);
+      deliver(ordered.route, next);
       // The route may have detached its object meanwhile: what is left is then dropped.
       if (this.#routes.get(record.serial) !== ordered) return;
     }
@@ -178,9 +223,18 @@ class Receiver {
 
   /** A synchronous call from this thread into one of our objects, made here; undefined if not ours. */
   callHere(self: Pointer, method: ComMethod, args: readonly unknown[]): number | undefined {
-    if (this.memory.status !== READY || self === 0n || koffi.decode(self, 'void *') !== this.memory.vtable) return undefined;
-    const name = IBackgroundCopyCallback2.methods[method.slot]?.name;
-    const run = name === undefined ? undefined : this.#here[name];
+    if (this.memory.status !== READY || self === 0n) return undefined;
+    const vtable = koffi.decode(self, 'void *') as Pointer;
+    const hosted =
+      vtable === this.memory.vtable
+        ? { iface: IBackgroundCopyCallback2, methods: this.#here }
+        : vtable === this.memory.statusVtable
+          ? { iface: IDODownloadStatusCallback, methods: this.#hereStatus }
+          : undefined;
+    if (hosted === undefined) return undefined;
+    const { iface, methods } = hosted;
+    const name = iface.methods[method.slot]?.name;
+    const run = name === undefined ? undefined : methods[name];
     if (run === undefined) return undefined;
     // As koffi would pass them natively: a Buffer (a GUID, an out-parameter) by its address.
     return run(self, ...args.map((arg) => (ArrayBuffer.isView(arg) ? (koffi.address(arg) as Pointer) : arg)));
@@ -223,9 +277,9 @@ export function liveReceiverObjects(): number {
   return receiver?.memory.live ?? 0;
 }
 
-/** Trampolines the receiver registered: one per slot of IBackgroundCopyCallback2 once it runs. */
+/** Trampolines the receiver registered: one per slot of IBackgroundCopyCallback2 and of IDODownloadStatusCallback once it runs. */
 export function receiverTrampolines(): number {
-  return receiver?.memory.status === READY ? IBackgroundCopyCallback2.methods.length : 0;
+  return receiver?.memory.status === READY ? IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length : 0;
 }
 
 /** For invokeSync: a call from this thread into one of our callback objects runs on this thread. */

@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { loadOleAutomation, type OleAutomation } from './automation.js';
 import { apartmentThread, comCallThreads } from './call-threads.js';
 import { ComError, UnsupportedPlatformError } from './errors.js';
 import { encodeGuid, type Guid } from './guid.js';
@@ -25,14 +26,32 @@ export interface ComRuntime {
    * an object whose code is being torn down.
    */
   disconnectObject(address: Pointer): Promise<void>;
+  /**
+   * oleaut32's BSTR and VARIANT functions, for Delivery Optimization's properties. Optional: only
+   * the 'delivery-optimization' backend needs them, and a runtime without them cannot serve it.
+   */
+  readonly automation?: OleAutomation;
+  /**
+   * CoSetProxyBlanket with impersonation, on a Delivery Optimization download's proxy, as winget does
+   * right after CreateDownload: DO writes LocalPath as the caller, which the default (identify) level
+   * does not let it do. Optional: a runtime whose objects are not proxies (a test's) has none.
+   */
+  setProxyBlanket?(address: Pointer): Promise<void>;
 }
 
 const COINIT_MULTITHREADED = 0x0;
 const CLSCTX_LOCAL_SERVER = 0x4;
+const RPC_C_AUTHN_DEFAULT = 0xffffffff;
+const RPC_C_AUTHZ_DEFAULT = 0xffffffff;
+/** COLE_DEFAULT_PRINCIPAL: (OLECHAR *)-1. */
+const COLE_DEFAULT_PRINCIPAL = 0xffffffffffffffffn;
+const RPC_C_AUTHN_LEVEL_DEFAULT = 0;
+const RPC_C_IMP_LEVEL_IMPERSONATE = 3;
+const EOAC_DEFAULT = 0x800;
 
 /** The ole32 exports the runtime calls, as native function addresses. @internal */
 export interface Ole32Binding {
-  symbol(name: 'CoInitializeEx' | 'CoCreateInstance' | 'CoTaskMemFree' | 'CoDisconnectObject'): Pointer;
+  symbol(name: 'CoInitializeEx' | 'CoCreateInstance' | 'CoTaskMemFree' | 'CoDisconnectObject' | 'CoSetProxyBlanket'): Pointer;
 }
 
 function loadOle32(): Ole32Binding {
@@ -62,8 +81,14 @@ export function createWin32Runtime(load: () => Ole32Binding): ComRuntime {
   ) => void;
 
   let initialized: Promise<void> | undefined;
+  let automation: OleAutomation | undefined;
   const runtime: ComRuntime = {
     pathStyle: 'win32',
+    // Loaded on first use: only Delivery Optimization needs oleaut32.
+    get automation() {
+      automation ??= loadOleAutomation();
+      return automation;
+    },
     initialize() {
       // A failure is not kept: the next connect() tries again.
       initialized ??= apartmentThread
@@ -95,6 +120,16 @@ export function createWin32Runtime(load: () => Ole32Binding): ComRuntime {
       // On a call thread: COM releases the references now, and our object's Release runs on the JS thread.
       const hr = await comCallThreads.call(ole32.symbol('CoDisconnectObject'), 'int __stdcall (void *unknown, uint32 reserved)', [address, 0]);
       if (isFailure(hr)) throw new ComError(hr, 'ole32', 'CoDisconnectObject');
+    },
+    async setProxyBlanket(address) {
+      // winget's values (do-com.md, "COM security"): default authentication, authorization and
+      // principal, the default level, impersonation, no identity, EOAC_DEFAULT.
+      const hr = await comCallThreads.call(
+        ole32.symbol('CoSetProxyBlanket'),
+        'int __stdcall (void *proxy, uint32 authn, uint32 authz, void *principal, uint32 level, uint32 impersonation, void *identity, uint32 capabilities)',
+        [address, RPC_C_AUTHN_DEFAULT, RPC_C_AUTHZ_DEFAULT, COLE_DEFAULT_PRINCIPAL, RPC_C_AUTHN_LEVEL_DEFAULT, RPC_C_IMP_LEVEL_IMPERSONATE, null, EOAC_DEFAULT],
+      );
+      if (isFailure(hr)) throw new ComError(hr, 'ole32', 'CoSetProxyBlanket');
     },
   };
   return runtime;

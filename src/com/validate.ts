@@ -182,3 +182,21 @@ export function checkHeaders(value: unknown, field: string): string {
   });
   return lines.join('\r\n');
 }
+
+/**
+ * The files of an upload job, after {@link checkFiles}: at most one in all (`held` already in the
+ * job), as BITS answers BG_E_TOO_MANY_FILES for a second, and each going to an http(s) URL (the
+ * BITS server extension of IIS receives uploads; BITS uploads over nothing else).
+ */
+export function checkUploadFiles(files: readonly FileSpec[], field: string, held: number): void {
+  if (held + files.length > 1) {
+    throw new InvalidArgumentError(field, `an upload job holds exactly one file${held > 0 ? ' and this one has it already' : ''}; create one job per file`);
+  }
+  files.forEach((file, index) => checkUploadUrl(file.url, `${field === 'file' ? field : `${field}[${index}]`}.url`));
+}
+
+/** Where an upload goes: an http or https URL, as BITS uploads over nothing else. */
+export function checkUploadUrl(url: string, field: string): string {
+  if (!/^https?:\/\//i.test(url)) throw new InvalidArgumentError(field, 'an upload goes to an http or https URL (a server with the BITS server extension)');
+  return url;
+}

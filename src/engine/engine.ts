@@ -109,7 +109,7 @@ export class PortableEngine {
   ) {
     this.#notifier = new Notifier(options.notifier, (id) => this.#targets.get(id));
     this.#bandwidth = options.maxBytesPerSecond === undefined ? undefined : new BandwidthLimit(options.maxBytesPerSecond);
-    this.#scheduler = new Scheduler((job, signal) => this.#run(job, signal), options.maxConcurrentTransfers, (error) => reportEngineBug(error, 'scheduler'));
+    this.#scheduler = new Scheduler((job, signal) => this.#run(job, signal), options.maxConcurrentTransfers, (error) => reportEngineBug(error, 'portable engine scheduler'));
     this.#listener = this.#makeListener();
     this.#context = this.#makeContext();
   }
@@ -338,7 +338,7 @@ export class PortableEngine {
         this.#setTarget(job, undefined);
         // After the transfer that may still be writing one of them has closed it.
         void this.#scheduler.settled(job.id).then(() =>
-          Promise.all(leftovers.map((leftover) => rm(leftover, { force: true }).catch((error: unknown) => reportEngineBug(error, `removing ${path.basename(leftover)}`)))),
+          Promise.all(leftovers.map((leftover) => rm(leftover, { force: true }).catch((error: unknown) => reportEngineBug(error, `portable engine, removing ${path.basename(leftover)}`)))),
         );
       },
     };

@@ -1,5 +1,4 @@
 import { Subject, type Observable } from 'rxjs';
-import { supports } from '../com/backend.js';
 import { CallbackObject, type Notification } from '../com/callback-object.js';
 import { NotifyFlags, isFinalState, type FinalJobState, type JobState } from '../com/enums.js';
 import { ComError, ReleasedError, unlessComError } from '../com/errors.js';
@@ -8,8 +7,6 @@ import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
   BG_E_INVALID_STATE,
   BG_E_NOT_FOUND,
-  DO_E_INVALID_STATE,
-  DO_E_JOB_NOT_FOUND,
   E_NOTIMPL,
   hresultMessage,
   hresultName,
@@ -95,7 +92,7 @@ function stateOf(event: TransferredEvent | ErrorEvent): JobState {
  * at any moment.
  */
 async function finalStateAfter(error: unknown, job: BitsJob): Promise<FinalJobState | undefined> {
-  if (!(error instanceof ComError) || (error.hresult !== BG_E_INVALID_STATE && error.hresult !== DO_E_INVALID_STATE)) return undefined;
+  if (!(error instanceof ComError) || error.hresult !== BG_E_INVALID_STATE) return undefined;
   const state = await unlessComError(job.getState());
   return state !== undefined && isFinalState(state) ? state : undefined;
 }
@@ -119,8 +116,7 @@ async function errorCount(job: BitsJob): Promise<number | undefined> {
 async function clearRegistration(job: BitsJob, callback: CallbackObject, flagsBefore: number | undefined): Promise<void> {
   // A job that left the queue behind our back (another process, the service) has nothing to clear.
   if ((await unlessComError(job.notifyInterfaceIs(callback))) !== true) return;
-  const restore = flagsBefore ?? (supports(job.backend, 'BG_NOTIFY_DISABLE') ? NotifyFlags.Disable : undefined);
-  if (restore !== undefined) await unlessComError(job.setNotifyFlags(restore));
+  await unlessComError(job.setNotifyFlags(flagsBefore ?? NotifyFlags.Disable));
   await unlessComError(job.setNotifyInterface(null));
 }
 
@@ -724,7 +720,7 @@ export class JobHub {
       fresh = await reopenJob(old);
     } catch (error) {
       if (!(error instanceof ComError)) throw error;
-      if (error.hresult === BG_E_NOT_FOUND || error.hresult === DO_E_JOB_NOT_FOUND) return this.#finish(undefined, 'backstop');
+      if (error.hresult === BG_E_NOT_FOUND) return this.#finish(undefined, 'backstop');
       reconnecting.hresult = error.hresult;
       const waited = Date.now() - reconnecting.since;
       const timeout = shortest(this.#registrations, 'reconnectTimeout') ?? 0;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Guid } from '../../src/com/guid.js';
@@ -7,13 +7,17 @@ import {
   BG_E_EMPTY,
   BG_E_INVALID_STATE,
   BG_E_NETWORK_DISCONNECTED,
+  BG_E_MAXDOWNLOAD_TIMEOUT,
+  BG_E_TOO_MANY_FILES,
   BG_S_PARTIAL_COMPLETE,
   BG_S_UNABLE_TO_DELETE_FILES,
   E_ACCESSDENIED,
   E_UNEXPECTED,
   S_OK,
 } from '../../src/com/hresult.js';
-import { localSource, transferFile, TransferFailure } from './transfer.js';
+import { localSource, transferFile, TransferFailure, type Authentication, type TransferProgress } from './transfer.js';
+import { uploadFile } from './upload.js';
+import { keepRanges, type LoopbackRange } from './ranges.js';
 import { jobStateNumber } from '../../src/com/enums.js';
 
 /** The loopback's model of one BITS job: its properties, its state machine and its transfer loop. */
@@ -32,7 +36,8 @@ export const State = {
 } as const;
 
 export interface FileModel {
-  readonly url: string;
+  /** Changed by IBackgroundCopyJob3::ReplaceRemotePrefix. */
+  url: string;
   readonly localPath: string;
   readonly tempPath: string;
   bytesTotal: number | undefined;
@@ -40,7 +45,21 @@ export interface FileModel {
   completed: boolean;
   /** Moved to its local name by a partial Complete that kept the job (keepsPartlyCompletedJobs). */
   committed?: boolean;
+  /** IBackgroundCopyJob3::AddFileWithRanges: only these are kept, back to back (ranges.ts). */
+  readonly ranges?: readonly LoopbackRange[];
 }
+
+/** A user name and password as SetCredentials stored them (NULL for the logged-on user's). */
+export interface Credential {
+  readonly userName: string | null;
+  readonly password: string | null;
+}
+
+/** BG_AUTH_TARGET and BG_AUTH_SCHEME as one key. */
+export const credentialKey = (target: number, scheme: number): string => `${target}/${scheme}`;
+
+/** BG_JOB_TYPE values. */
+export const JobType = { DOWNLOAD: 0, UPLOAD: 1, UPLOAD_REPLY: 2 } as const;
 
 export interface ErrorModel {
   readonly hresult: number;
@@ -139,6 +158,31 @@ export class JobModel {
   headers = '';
   /** IBackgroundCopyJobHttpOptions::SetSecurityFlags; accepted and kept, not acted on. */
   securityFlags = 0;
+  /** IBackgroundCopyJob2::SetNotifyCmdLine; empty strings while unset, as GetNotifyCmdLine answers them. */
+  notifyCommandLine = { program: '', parameters: '' };
+  /**
+   * IBackgroundCopyJob2::SetCredentials, one entry per target and scheme (key {@link credentialKey}):
+   * used by the transfer, answered to nobody (BITS has no getter).
+   */
+  readonly credentials = new Map<string, Credential>();
+  /** Upload-reply jobs: the reply file's name, set by the client or chosen when the reply starts. */
+  replyFileName: string | undefined;
+  /** Upload-reply jobs: the server's reply, once it has arrived, and its progress meanwhile. */
+  reply: Buffer | undefined;
+  readonly replyProgress: { total: number | undefined; transferred: number } = { total: undefined, transferred: 0 };
+  /** IBackgroundCopyJob3::SetFileACLFlags (BG_COPY_FILE_*); a new job copies none. */
+  fileAclFlags = 0;
+  /** IBackgroundCopyJob4::SetPeerCachingFlags (BG_JOB_ENABLE_PEERCACHING_*, BG_JOB_DISABLE_BRANCH_CACHE). */
+  peerCachingFlags = 0;
+  /** IBackgroundCopyJob4::SetMaximumDownloadTime, in BITS seconds: "The default is 7,776,000 seconds (90 days)". */
+  maximumDownloadTime = 7_776_000;
+  /** Whether the creating process was elevated (GetOwnerElevationState, GetOwnerIntegrityLevel). */
+  ownerElevated = false;
+  /** IBackgroundCopyJob5::SetProperty: each property's union bytes by BITS_JOB_PROPERTY_ID (job5.ts has the defaults). */
+  readonly properties = new Map<number, Buffer>();
+  /** Whether Resume was ever called: some Job5 properties are read-only from then on. */
+  resumed = false;
+  #downloadTimer: NodeJS.Timeout | undefined;
   #abort: AbortController | undefined;
   #lastProgress = Date.now();
   /** The running transfer loop, for tests that wait for the job to settle. */
@@ -168,10 +212,12 @@ export class JobModel {
    * A TRANSFERRED job takes more files: "Life cycle of a BITS job" says of it "You can also add more
    * files to transfer and call Resume()". Wine's AddFileSet checks no state at all.
    */
-  addFile(url: string, localPath: string): number {
+  addFile(url: string, localPath: string, ranges?: readonly LoopbackRange[]): number {
     if (this.final) return BG_E_INVALID_STATE;
+    // "Upload jobs can only contain one file" (IBackgroundCopyJob::AddFile, BG_E_TOO_MANY_FILES).
+    if (this.type !== JobType.DOWNLOAD && this.files.length > 0) return BG_E_TOO_MANY_FILES;
     const tempPath = path.join(path.dirname(localPath), `BIT${randomBytes(4).toString('hex').toUpperCase()}.tmp`);
-    this.files.push({ url, localPath, tempPath, bytesTotal: undefined, bytesTransferred: 0, completed: false });
+    this.files.push({ url, localPath, tempPath, bytesTotal: undefined, bytesTransferred: 0, completed: false, ...(ranges === undefined ? {} : { ranges }) });
     this.touch();
     return S_OK;
   }
@@ -186,7 +232,9 @@ export class JobModel {
     const abort = new AbortController();
     this.#abort = abort;
     this.#lastProgress = Date.now();
+    this.resumed = true;
     this.#setState(State.QUEUED);
+    this.#armDownloadTimer(abort);
     if (this.options.transfersInResume && this.#transferLocalFilesNow()) return S_OK;
     this.running = this.#run(abort.signal);
     return S_OK;
@@ -218,7 +266,10 @@ export class JobModel {
   complete(): number {
     if (this.final) return BG_E_INVALID_STATE;
     const done = this.files.filter((file) => file.completed);
-    for (const file of done.filter((file) => !file.committed)) renameSync(file.tempPath, file.localPath);
+    // An upload's local file is its source: nothing moves, but the reply file appears now.
+    if (this.type !== JobType.DOWNLOAD) {
+      if (this.reply !== undefined && this.replyFileName !== undefined) writeFileSync(this.replyFileName, this.reply);
+    } else for (const file of done.filter((file) => !file.committed)) renameSync(file.tempPath, file.localPath);
     if (done.length < this.files.length && this.options.keepsPartlyCompletedJobs) {
       for (const file of done) file.committed = true;
       return BG_S_PARTIAL_COMPLETE;
@@ -230,11 +281,29 @@ export class JobModel {
   /** Temporary-file cleanup after Cancel/Complete; resolves when it is done. */
   cleanup: Promise<void> = Promise.resolve();
 
+  /**
+   * "SetMaximumDownloadTime": a job still at it when its maximum download time has passed since the
+   * Resume "enters the fatal error state with an error code of BG_E_MAXDOWNLOAD_TIMEOUT". Harder than
+   * BITS, which counts only CONNECTING and TRANSFERRING: here QUEUED and TRANSIENT_ERROR count too.
+   */
+  #armDownloadTimer(attempt: AbortController): void {
+    clearTimeout(this.#downloadTimer);
+    this.#downloadTimer = setTimeout(() => {
+      if (attempt.signal.aborted || (!ACTION.includes(this.state) && this.state !== State.TRANSIENT_ERROR)) return;
+      attempt.abort();
+      this.error = { hresult: BG_E_MAXDOWNLOAD_TIMEOUT, context: 2, file: undefined };
+      this.#setState(State.ERROR);
+      this.events.error(this);
+    }, Math.min(this.maximumDownloadTime * this.options.secondMs, 0x7fffffff));
+    this.#downloadTimer.unref();
+  }
+
   #finish(state: number, kept: readonly FileModel[]): void {
+    clearTimeout(this.#downloadTimer);
     this.#abort?.abort();
     this.state = state;
     this.modified = new Date();
-    const leftovers = this.files.filter((file) => !kept.includes(file));
+    const leftovers = this.type === JobType.DOWNLOAD ? this.files.filter((file) => !kept.includes(file)) : [];
     this.cleanup = this.running.then(async () => {
       await Promise.all(leftovers.map((file) => rm(file.tempPath, { force: true })));
     });
@@ -250,6 +319,7 @@ export class JobModel {
 
   /** Copies every remaining file at once if all are local and present; false leaves it to {@link #run}. */
   #transferLocalFilesNow(): boolean {
+    if (this.type !== JobType.DOWNLOAD) return false;
     const remaining = this.files.filter((file) => !file.completed);
     const sources = remaining.map((file) => localSource(file.url));
     const isFile = (source: string | undefined): source is string => source !== undefined && statSync(source, { throwIfNoEntry: false })?.isFile() === true;
@@ -278,6 +348,31 @@ export class JobModel {
     this.events.transferred(this);
   }
 
+  /** Uploads the job's one file; an upload-reply job then fetches the reply (progress in {@link replyProgress}). */
+  async #upload(file: FileModel, signal: AbortSignal, progress: TransferProgress, auth: Authentication): Promise<void> {
+    const reply = await uploadFile(file.url, file.localPath, this.headers, signal, progress, auth, this.type === JobType.UPLOAD_REPLY ? {
+      started: (bytes) => {
+        // "SetReplyFileName": BITS picks a name beside the upload file when none was set.
+        this.replyFileName ??= path.join(path.dirname(file.localPath), `BIT${randomBytes(4).toString('hex').toUpperCase()}.tmp`);
+        this.replyProgress.total = bytes;
+        this.replyProgress.transferred = 0;
+      },
+      advance: (bytes) => {
+        this.replyProgress.transferred += bytes;
+      },
+    } : undefined);
+    if (reply !== undefined) {
+      this.reply = reply;
+      this.replyProgress.total = reply.length;
+      this.replyProgress.transferred = reply.length;
+    }
+  }
+
+  /** Whether the reply download began: SetReplyFileName is refused from then on. */
+  get replyStarted(): boolean {
+    return this.replyProgress.total !== undefined;
+  }
+
   async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       this.#setState(State.CONNECTING);
@@ -292,7 +387,7 @@ export class JobModel {
             throw new TransferFailure(BG_E_NETWORK_DISCONNECTED, 6, true);
           }
           file.bytesTransferred = 0;
-          await transferFile(file.url, file.tempPath, this.headers, signal, {
+          const progress: TransferProgress = {
             connected: (bytes) => {
               file.bytesTotal = bytes;
               reachedTransferring = true;
@@ -303,7 +398,11 @@ export class JobModel {
               this.#lastProgress = Date.now();
               this.touch();
             },
-          });
+          };
+          const auth = { server: this.credentials.get(credentialKey(1, 1)) };
+          if (this.type === JobType.DOWNLOAD) await transferFile(file.url, file.tempPath, this.headers, signal, progress, auth);
+          else await this.#upload(file, signal, progress, auth);
+          if (file.ranges !== undefined) keepRanges(file, file.ranges);
           if (signal.aborted) return;
           file.completed = true;
           this.events.fileTransferred(this, file);

@@ -1,11 +1,12 @@
 import koffi from 'koffi';
 import path from 'node:path';
-import type { ComObject } from '../../src/com/com-object.js';
+import { bitsVersionsThrough } from '../../src/com/bits-versions.js';
+import type { ComObject, MethodHandlers } from '../../src/com/com-object.js';
+import type { ComInterface } from '../../src/com/interface-table.js';
 import { encodeGuid, type Guid } from '../../src/com/guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
   BG_E_INVALID_STATE,
-  DO_E_INVALID_STATE,
   E_INVALIDARG,
   E_NOINTERFACE,
   E_NOTIMPL,
@@ -15,8 +16,11 @@ import {
   IBackgroundCopyCallback,
   IBackgroundCopyCallback2,
   IBackgroundCopyJob,
+  IBackgroundCopyJob2,
+  IBackgroundCopyJob3,
+  IBackgroundCopyJob4,
+  IBackgroundCopyJob5,
   IBackgroundCopyJobHttpOptions,
-  IDeliveryOptimizationJob,
   IID_IExternalConnection,
   IID_IMarshal,
   IUnknown,
@@ -24,10 +28,13 @@ import {
 import { invokeSync } from '../../src/com/invoke.js';
 import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../src/com/native-types.js';
 import { writeJobProgress, writeJobTimes } from '../../src/engine/com/structs.js';
-import { createDoJob } from './do-job.js';
 import { createFileEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
 import { createHttpOptions } from './http-options.js';
+import { job2Handlers } from './job2.js';
+import { job3Handlers } from './job3.js';
+import { job4Handlers } from './job4.js';
+import { job5Handlers } from './job5.js';
 import { State } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import { around, counted, loopbackClass, missing, uint, writeInt, writePointer, type JobEntry, type ServiceCore } from './shared.js';
@@ -40,11 +47,21 @@ import { around, counted, loopbackClass, missing, uint, writeInt, writePointer, 
  * with BG_E_INVALID_STATE ("The state of the job cannot be BG_JOB_STATE_CANCELLED or
  * BG_JOB_STATE_ACKNOWLEDGED", on the pages of Suspend, Resume, SetDisplayName, SetNotifyInterface...;
  * "Life cycle of a BITS job": once in a final state you can't call the state-changing methods; Wine's
- * is_job_done checks), and Delivery Optimization with DO_E_INVALID_STATE (its "IBackgroundCopyJob::
- * Suspend" page). Getters still answer.
+ * is_job_done checks). Getters still answer.
  */
 
 const jobClass = loopbackClass(IBackgroundCopyJob);
+/**
+ * The job of a service of BITS 1.5 or later is one object whose vtable is that of the newest job
+ * interface the service has, as on Windows (and Wine, whose job object is an IBackgroundCopyJob4):
+ * newest first.
+ */
+const LATER_CLASSES = [
+  loopbackClass(IBackgroundCopyJob5),
+  loopbackClass(IBackgroundCopyJob4),
+  loopbackClass(IBackgroundCopyJob3),
+  loopbackClass(IBackgroundCopyJob2),
+] as const;
 
 /** What QueryInterface a COM service asks a callback object for, in order (the reference, seen on Wine). */
 export const CALLBACK_QUERY_ORDER: readonly Guid[] = [
@@ -82,12 +99,8 @@ function registerCallback(core: ServiceCore, process: ClientProcess, entry: JobE
 /** A new object of `process` for the job, with one reference for the caller; `onFinalRelease` when it goes. */
 export function createJobObject(core: ServiceCore, process: ClientProcess, entry: JobEntry, onFinalRelease: () => void): ComObject {
   const { model } = entry;
-  const dosvc = entry.flavor === 'delivery-optimization';
-  const invalidState = dosvc ? DO_E_INVALID_STATE : BG_E_INVALID_STATE;
   /** A state-changing call: refused on a finished job, else `change` answers. */
-  const unlessFinal = (change: () => number): number => (model.final ? invalidState : change());
-  /** The model answers BG_E_INVALID_STATE for a finished job; Delivery Optimization names it its own way. */
-  const ofModel = (hr: number): number => (hr === BG_E_INVALID_STATE ? invalidState : hr);
+  const unlessFinal = (change: () => number): number => (model.final ? BG_E_INVALID_STATE : change());
   const string = (out: Pointer | null, value: string): number => {
     if (missing(out)) return E_INVALIDARG;
     writePointer(out!, process.taskMemory.allocString(value));
@@ -101,9 +114,8 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       return S_OK;
     });
   };
-  const handlers = counted(core, IBackgroundCopyJob, {
+  const jobHandlers = counted(core, IBackgroundCopyJob, {
     AddFileSet: (count, files) => {
-      if (dosvc) return E_NOTIMPL;
       if (missing(files) || count === 0) return E_INVALIDARG;
       const infos = koffi.decode(files, BG_FILE_INFO, count) as Array<{ RemoteName: string | null; LocalName: string | null }>;
       if (infos.some((info) => info.RemoteName === null || info.LocalName === null || !path.isAbsolute(info.LocalName))) return E_INVALIDARG;
@@ -114,7 +126,6 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       return S_OK;
     },
     AddFile: (url, local) => {
-      if (dosvc) return E_NOTIMPL;
       if (url === null || local === null || !path.isAbsolute(local)) return E_INVALIDARG;
       return model.addFile(url, local);
     },
@@ -123,10 +134,10 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       writePointer(out!, createFileEnumerator(core, process, [...model.files], 0).address);
       return S_OK;
     },
-    Suspend: () => ofModel(model.suspend()),
-    Resume: () => ofModel(model.resume()),
-    Cancel: () => ofModel(model.cancel()),
-    Complete: () => ofModel(model.complete()),
+    Suspend: () => model.suspend(),
+    Resume: () => model.resume(),
+    Cancel: () => model.cancel(),
+    Complete: () => model.complete(),
     GetId: (out) => {
       if (missing(out)) return E_INVALIDARG;
       koffi.encode(out, 'uint8_t[16]', [...encodeGuid(model.id)]);
@@ -164,7 +175,7 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
     // Wine checks the state first (BackgroundCopyJob_SetNotifyFlags, dlls/qmgr/job.c).
     SetNotifyFlags: (flags) =>
       unlessFinal(() => {
-        if ((flags & ~0x3f) !== 0 || (dosvc && (flags & 0x4) !== 0)) return E_NOTIMPL;
+        if ((flags & ~0x3f) !== 0) return E_NOTIMPL;
         model.notifyFlags = flags;
         return S_OK;
       }),
@@ -182,12 +193,10 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       return S_OK;
     },
     SetMinimumRetryDelay: (seconds) =>
-      dosvc
-        ? E_NOTIMPL
-        : setter(true, () => {
-            model.minimumRetryDelay = seconds;
-          }),
-    GetMinimumRetryDelay: (out) => (dosvc ? E_NOTIMPL : uint(out, model.minimumRetryDelay)),
+      setter(true, () => {
+        model.minimumRetryDelay = seconds;
+      }),
+    GetMinimumRetryDelay: (out) => uint(out, model.minimumRetryDelay),
     SetNoProgressTimeout: (seconds) =>
       setter(true, () => {
         model.noProgressTimeout = seconds;
@@ -208,19 +217,34 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       writePointer(bypass!, model.proxy.bypass === '' ? 0n : process.taskMemory.allocString(model.proxy.bypass));
       return S_OK;
     },
-    TakeOwnership: () => unlessFinal(() => S_OK),
+    // "TakeOwnership" removes the notify command line and the credentials (bits-com-extended.md, Job2).
+    TakeOwnership: () =>
+      unlessFinal(() => {
+        model.notifyCommandLine = { program: '', parameters: '' };
+        model.credentials.clear();
+        return S_OK;
+      }),
   });
+  // A service answers the methods of every job interface up to its version (bits-versions.ts).
+  const available = bitsVersionsThrough(core.options.bitsVersion).flatMap((version) => version.interfaces);
+  const has = (iface: ComInterface): boolean => available.includes(iface.name);
+  const handlers: MethodHandlers<typeof IBackgroundCopyJob5> = {
+    ...jobHandlers,
+    ...(has(IBackgroundCopyJob2) ? counted(core, IBackgroundCopyJob2, job2Handlers(process, model)) : {}),
+    ...(has(IBackgroundCopyJob3) ? counted(core, IBackgroundCopyJob3, job3Handlers(process, model)) : {}),
+    ...(has(IBackgroundCopyJob4) ? counted(core, IBackgroundCopyJob4, job4Handlers(model)) : {}),
+    ...(has(IBackgroundCopyJob5) ? counted(core, IBackgroundCopyJob5, job5Handlers(model, core.options.bitsVersion)) : {}),
+  };
   // Whatever the call, BITS may meanwhile have moved the job on and notified (notifiesDuringCalls).
   const methods = around(handlers, (_method, call) => {
     const hr = call();
     core.answering(entry);
     return hr;
   });
-  const object: ComObject = jobClass.create({
+  const object: ComObject = (LATER_CLASSES.find((cls) => has(cls.iface)) ?? jobClass).create({
     onFinalRelease,
     queryInterface: (iid) => {
-      if (dosvc && iid === IDeliveryOptimizationJob.iid) return createDoJob(core, model, object, invalidState).address;
-      if (!dosvc && iid === IBackgroundCopyJobHttpOptions.iid) return createHttpOptions(core, process, model, object).address;
+      if (iid === IBackgroundCopyJobHttpOptions.iid) return createHttpOptions(core, process, model, object).address;
       return undefined;
     },
     methods,

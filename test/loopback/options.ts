@@ -1,5 +1,6 @@
 import type { JobModelOptions } from './job-model.js';
 import type { NotifierOptions } from './notifier.js';
+import type { DoLoopbackOptions } from '../loopback-do/options.js';
 
 /**
  * How the loopback service behaves. The defaults are what the library's own tests were written
@@ -53,6 +54,8 @@ export interface LoopbackOptions extends NotifierOptions, Omit<JobModelOptions, 
    * ids too, as Windows refuses the caller, not the class.
    */
   readonly refusals: Readonly<Partial<Record<'bits' | 'delivery-optimization', number>>>;
+  /** The options of the machine's Delivery Optimization service (test/loopback-do). */
+  readonly deliveryOptimization: Partial<DoLoopbackOptions>;
 }
 
 export const DEFAULTS: LoopbackOptions = {
@@ -76,4 +79,5 @@ export const DEFAULTS: LoopbackOptions = {
   minimumNotificationIntervalMs: 0,
   bitsVersion: '10.3',
   refusals: {},
+  deliveryOptimization: {},
 };

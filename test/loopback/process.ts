@@ -11,11 +11,11 @@ import { createCallbackProxy } from './callback-proxy.js';
 import { createJobObject } from './job.js';
 import { createManager } from './manager.js';
 import type { NotifyTarget } from './notifier.js';
-import type { Flavor, JobEntry, ServiceCore } from './shared.js';
+import type { JobEntry, ServiceCore } from './shared.js';
 import { TaskMemory } from './task-memory.js';
 
 /** The service a class id reaches, if it is registered: BITS's plain and versioned ids (up to `bitsVersion`), DO's. */
-function flavorOf(clsid: Guid, bitsVersion: string): Flavor | undefined {
+function serviceOf(clsid: Guid, bitsVersion: string): 'bits' | 'delivery-optimization' | undefined {
   if (clsid === CLSID_DeliveryOptimization) return 'delivery-optimization';
   if (clsid === CLSID_BackgroundCopyManager) return 'bits';
   return bitsVersionsThrough(bitsVersion).some((entry) => entry.clsid === clsid) ? 'bits' : undefined;
@@ -63,15 +63,18 @@ export class ClientProcess {
       initialize: () => Promise.resolve(),
       createInstance: async (clsid, iid) => {
         await new Promise((resolve) => setImmediate(resolve));
-        const flavor = flavorOf(clsid, core.options.bitsVersion);
-        if (flavor === undefined) throw new ComError(REGDB_E_CLASSNOTREG, 'ole32', `CoCreateInstance(${clsid})`);
-        const refusal = core.options.refusals[flavor];
+        const service = serviceOf(clsid, core.options.bitsVersion);
+        if (service === undefined) throw new ComError(REGDB_E_CLASSNOTREG, 'ole32', `CoCreateInstance(${clsid})`);
+        const refusal = core.options.refusals[service];
         if (refusal !== undefined) throw new ComError(refusal, 'ole32', `CoCreateInstance(${clsid})`);
+        // Delivery Optimization's class is a service of its own (test/loopback-do), on this machine too.
+        if (service === 'delivery-optimization') return core.deliveryOptimization.createInstance(clsid, iid);
         if (!core.available) throw new ComError(RPC_S_SERVER_UNAVAILABLE, 'ole32', `CoCreateInstance(${clsid})`);
         if (!IBackgroundCopyManager.iids.includes(iid)) throw new ComError(E_NOINTERFACE, 'ole32', `CoCreateInstance(${clsid})`);
-        return createManager(core, this, flavor).address;
+        return createManager(core, this).address;
       },
       freeTaskMemory: (address) => this.taskMemory.free(address),
+      automation: core.deliveryOptimization.automation!,
       disconnectObject: async (address) => {
         await new Promise((resolve) => setImmediate(resolve));
         for (let i = this.#orphaned.indexOf(address); i >= 0; i = this.#orphaned.indexOf(address)) {

@@ -11,7 +11,9 @@ import { JobModel, State, type Faults, type FileModel, type JobEvents } from './
 import { Notifier, type NotifyTarget } from './notifier.js';
 import { DEFAULTS, type LoopbackOptions } from './options.js';
 import { ClientProcess, type ProcessIdentity } from './process.js';
-import { handlerErrors, type Flavor, type JobEntry, type LiveKind, type ServiceCore } from './shared.js';
+import { handlerErrors, type JobEntry, type LiveKind, type ServiceCore } from './shared.js';
+import { whenBridgeClosed } from '../../src/do/runtime.js';
+import { LoopbackDoService } from '../loopback-do/service.js';
 import type { TaskMemory } from './task-memory.js';
 
 export { CALLBACK_QUERY_ORDER } from './job.js';
@@ -30,6 +32,8 @@ export class LoopbackService {
   readonly options: LoopbackOptions;
   readonly notifier: Notifier;
   /** Faults a test can switch on at any time. */
+  /** The machine's Delivery Optimization service, which CLSID_DeliveryOptimization reaches from every client process. */
+  readonly deliveryOptimization: LoopbackDoService;
   readonly faults: Faults = { disconnects: 0, unableToDeleteFiles: false, cancelDenied: false, freezeErrorCount: false };
   readonly #calls = new Map<string, number>();
   /** Every counted call in order, e.g. `IBackgroundCopyJob::Cancel`. */
@@ -39,17 +43,19 @@ export class LoopbackService {
   readonly #history: JobEntry[] = [];
   readonly #processes = new Map<string, ClientProcess>();
   readonly #handlerErrorsAtStart = handlerErrors.length;
-  readonly #live: Record<LiveKind, number> = { managers: 0, errors: 0, files: 0, enumerators: 0, doJobs: 0, httpOptions: 0, callbackProxies: 0 };
+  readonly #live: Record<LiveKind, number> = { managers: 0, errors: 0, files: 0, enumerators: 0, httpOptions: 0, callbackProxies: 0 };
   readonly #core: ServiceCore;
   #generation = 0;
   #available = true;
 
   constructor(options: Partial<LoopbackOptions> = {}) {
     this.options = { ...DEFAULTS, ...options };
+    this.deliveryOptimization = new LoopbackDoService(this.options.deliveryOptimization);
     this.notifier = new Notifier(this.options, this.options.notifiesDuringCalls);
     const service = this;
     this.#core = {
       options: this.options,
+      deliveryOptimization: this.deliveryOptimization.runtime,
       get generation() {
         return service.#generation;
       },
@@ -62,7 +68,7 @@ export class LoopbackService {
         }
       },
       jobs: this.#jobs,
-      createJob: (name, type, flavor, owner) => this.#createJob(name, type, flavor, owner),
+      createJob: (name, type, owner) => this.#createJob(name, type, owner),
       setTarget: (entry, target) => this.#setTarget(entry, target),
       registered: (entry) => {
         // BITS delivers a terminal notification at least once, even to a callback registered after the event.
@@ -167,6 +173,7 @@ export class LoopbackService {
 
   /** Throws, naming what is left, unless every reference and string was given back. */
   assertNoLeaks(): void {
+    this.deliveryOptimization.assertNoLeaks();
     const left = Object.entries(this.references()).filter(([, count]) => count !== 0);
     if (left.length > 0) {
       const errors = handlerErrors.slice(this.#handlerErrorsAtStart).map(String).join('\n');
@@ -208,6 +215,9 @@ export class LoopbackService {
 
   /** Stops every job, drops the service's own references (the callbacks it holds). */
   async close(): Promise<void> {
+    // The DO bridge of each client process lets go of DO's objects once the library released its last one.
+    for (const process of this.#processes.values()) await whenBridgeClosed(process.runtime);
+    await this.deliveryOptimization.close();
     for (const entry of this.#jobs.values()) {
       entry.model.suspend();
       this.#setTarget(entry, undefined);
@@ -223,7 +233,7 @@ export class LoopbackService {
     this.callLog.push(key);
   }
 
-  #createJob(displayName: string, type: number, flavor: Flavor, owner: string): JobEntry {
+  #createJob(displayName: string, type: number, owner: string): JobEntry {
     const events: JobEvents = {
       modification: () => this.#notify(entry, 'modification'),
       fileTransferred: (_model, file) => this.#notify(entry, 'fileTransferred', file),
@@ -242,7 +252,7 @@ export class LoopbackService {
       resumeWithNothingLeft: this.options.resumeWithNothingLeft,
       transfersInResume: this.options.notifiesDuringCalls,
     });
-    const entry: JobEntry = { model, flavor, target: undefined };
+    const entry: JobEntry = { model, target: undefined };
     this.#jobs.set(model.id, entry);
     this.#history.push(entry);
     return entry;

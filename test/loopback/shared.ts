@@ -10,6 +10,7 @@ import type { JobModel } from './job-model.js';
 import type { LoopbackOptions } from './options.js';
 import type { NotifyTarget } from './notifier.js';
 import type { ClientProcess } from './process.js';
+import type { ComRuntime } from '../../src/com/runtime.js';
 
 /**
  * What the loopback's COM classes share, as Wine's dlls/qmgr/qmgr.h does for its classes: the
@@ -30,17 +31,14 @@ export function loopbackClass<I extends ComInterface>(iface: I): ComClass<I> {
 /** Codes hresult.ts names but does not export as constants. */
 export const RPC_X_NULL_REF_POINTER = hresultByName('RPC_X_NULL_REF_POINTER')!;
 
-export type Flavor = 'bits' | 'delivery-optimization';
-
 /** One job of the queue: the model all processes share, and whose callback it notifies. */
 export interface JobEntry {
   readonly model: JobModel;
-  readonly flavor: Flavor;
   target: NotifyTarget | undefined;
 }
 
 /** Objects the service counts while the library holds them. */
-export type LiveKind = 'managers' | 'errors' | 'files' | 'enumerators' | 'doJobs' | 'httpOptions' | 'callbackProxies';
+export type LiveKind = 'managers' | 'errors' | 'files' | 'enumerators' | 'httpOptions' | 'callbackProxies';
 
 /** The service as its COM classes see it (the test-facing API is {@link LoopbackService}). */
 export interface ServiceCore {
@@ -50,13 +48,15 @@ export interface ServiceCore {
    * RPC_S_SERVER_UNAVAILABLE, as a proxy to a dead server does, for good.
    */
   readonly generation: number;
+  /** The machine's Delivery Optimization service (test/loopback-do): what CLSID_DeliveryOptimization reaches. */
+  readonly deliveryOptimization: ComRuntime;
   /** Whether CoCreateInstance reaches the service (false while it is stopped). */
   readonly available: boolean;
   /** CoDisconnectObject from a client: the service lets go of that client's object. */
   disconnect(process: ClientProcess, address: Pointer): void;
   /** Jobs in the queue (with `listsFinishedJobs`, finished ones too), by id. */
   readonly jobs: ReadonlyMap<Guid, JobEntry>;
-  createJob(displayName: string, type: number, flavor: Flavor, owner: string): JobEntry;
+  createJob(displayName: string, type: number, owner: string): JobEntry;
   /** Replaces the job's registered callback, releasing the previous one. */
   setTarget(entry: JobEntry, target: NotifyTarget | undefined): void;
   /** Registration of a callback made the job's terminal state known to it (BITS replays it). */
@@ -70,7 +70,7 @@ export interface ServiceCore {
 }
 
 /**
- * What a tear-off of a job (IDeliveryOptimizationJob, IBackgroundCopyJobHttpOptions) shares: it holds
+ * What a tear-off of a job (IBackgroundCopyJobHttpOptions) shares: it holds
  * a reference on its job while it lives, is counted as `kind`, and answers QueryInterface for
  * IUnknown and IBackgroundCopyJob with the job itself.
  */

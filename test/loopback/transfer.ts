@@ -10,6 +10,7 @@ import {
   hresultForHttpStatus,
   WININET_E_CANNOT_CONNECT,
 } from '../../src/com/hresult.js';
+import type { Credential } from './job-model.js';
 
 /** The loopback's transfer of one file into its temporary name, as BITS would do it. */
 
@@ -39,7 +40,7 @@ export function localSource(url: string): string | undefined {
   return url.startsWith('file:') ? fileURLToPath(url) : url;
 }
 
-function isTransientStatus(status: number): boolean {
+export function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
@@ -49,21 +50,46 @@ function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress): Promise<Readable> {
-  const path = localSource(url);
-  if (path === undefined) {
-    let response: Response;
+/** The credentials a transfer may answer a challenge with (the loopback models Basic for the server). */
+export interface Authentication {
+  readonly server: Credential | undefined;
+}
+
+/** The job's custom headers (CRLF-separated lines) as fetch takes them. */
+export function headerPairs(headers: string): Array<[string, string]> {
+  return headers
+    .split('\r\n')
+    .filter((line) => line.includes(':'))
+    .map((line): [string, string] => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]);
+}
+
+/**
+ * One HTTP request as BITS makes it: a network failure is a transient error of the transport; a 401
+ * challenge for Basic is answered once with the job's server credentials, if it has any, and a second
+ * 401 (the credentials were rejected) is left to the caller as BG_E_HTTP_ERROR_401.
+ */
+export async function request(url: string, init: RequestInit & { headers: Array<[string, string]> }, auth: Authentication, signal: AbortSignal): Promise<Response> {
+  const attempt = async (extra: Array<[string, string]>): Promise<Response> => {
     try {
-      const requestHeaders = headers
-        .split('\r\n')
-        .filter((line) => line.includes(':'))
-        .map((line): [string, string] => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]);
-      response = await fetch(url, { signal, headers: requestHeaders });
+      return await fetch(url, { ...init, signal, headers: [...init.headers, ...extra] });
     } catch (error) {
       if (signal.aborted) throw error;
       const code = errorCode(error);
       throw new TransferFailure(code === 'ECONNREFUSED' ? WININET_E_CANNOT_CONNECT : BG_E_NETWORK_DISCONNECTED, 6, true);
     }
+  };
+  const response = await attempt([]);
+  const challenge = response.headers.get('www-authenticate') ?? '';
+  const basic = auth.server;
+  if (response.status !== 401 || !/^basic\b/i.test(challenge) || basic?.userName == null || basic.password === null) return response;
+  await response.body?.cancel();
+  return attempt([['authorization', `Basic ${Buffer.from(`${basic.userName}:${basic.password}`).toString('base64')}`]]);
+}
+
+async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress, auth: Authentication): Promise<Readable> {
+  const path = localSource(url);
+  if (path === undefined) {
+    const response = await request(url, { headers: headerPairs(headers) }, auth, signal);
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
       throw new TransferFailure(hresultForHttpStatus(response.status), 5, isTransientStatus(response.status));
@@ -83,8 +109,15 @@ async function source(url: string, headers: string, signal: AbortSignal, progres
 }
 
 /** Copies `url` into `tempPath`, reporting progress; aborting stops it (the partial file stays, as in BITS). */
-export async function transferFile(url: string, tempPath: string, headers: string, signal: AbortSignal, progress: TransferProgress): Promise<void> {
-  const input = await source(url, headers, signal, progress);
+export async function transferFile(
+  url: string,
+  tempPath: string,
+  headers: string,
+  signal: AbortSignal,
+  progress: TransferProgress,
+  auth: Authentication = { server: undefined },
+): Promise<void> {
+  const input = await source(url, headers, signal, progress, auth);
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       progress.advance(chunk.length);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { UploadServer } from './upload-server.js';
 
 /**
  * A small HTTP server on 127.0.0.1 for the transfers in tests:
@@ -11,6 +12,12 @@ import type { AddressInfo } from 'node:net';
  *   /gate/<name>?size=N&head=K     K bytes at once, the rest only once the test calls open(name):
  *                                  a transfer that cannot finish before the test says so
  * /files and /gate honour `Range: bytes=N-` (206) guarded by If-Range with their ETag.
+ *   /upload/<name>?reply=echo|none|<N>&status=S   a BITS upload server (upload-server.ts): packets
+ *                                  by BITS-Packet-Type; the reply of an upload-reply job describes
+ *                                  what arrived (echo, the default), is absent (none) or N bytes of
+ *                                  {@link content}; `status` answers Create-Session with S instead
+ * Any route given `user` and `password` in its query first asks for them with HTTP Basic (401 and
+ * a `WWW-Authenticate: Basic` challenge until a request carries them).
  */
 export interface TestServer {
   readonly origin: string;
@@ -19,6 +26,8 @@ export interface TestServer {
   requests(path: string): number;
   /** The headers of the last request for a path. */
   lastHeaders(path: string): Record<string, string | string[] | undefined> | undefined;
+  /** What a closed upload session of /upload/<name> received, the last one first; undefined before any. */
+  uploaded(name: string): Buffer | undefined;
   /** Lets every /gate/<name> response, waiting or to come, send the rest of its body. */
   open(name: string): void;
   close(): Promise<void>;
@@ -46,6 +55,14 @@ function dribble(res: ServerResponse, size: number, chunk: number, delay: number
     }
   }, delay);
   res.on('close', () => clearInterval(timer));
+}
+
+/** Whether a request may have the route: always, unless the query names a user and password for Basic. */
+function authorized(req: IncomingMessage, url: URL): boolean {
+  const user = url.searchParams.get('user');
+  if (user === null) return true;
+  const expected = `Basic ${Buffer.from(`${user}:${url.searchParams.get('password') ?? ''}`).toString('base64')}`;
+  return req.headers.authorization === expected;
 }
 
 /** The strong validator of a /files or /gate body: the body depends on its size only. */
@@ -81,7 +98,12 @@ export async function startTestServer(): Promise<TestServer> {
     headers.set(url.pathname, req.headers);
     const [, route, name = ''] = url.pathname.split('/');
     const size = Number(url.searchParams.get('size') ?? 65536);
-    if (route === 'files') {
+    if (!authorized(req, url)) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="rx-bits tests"' });
+      res.end();
+    } else if (route === 'upload' || route === 'upload-reply') {
+      uploads.handle(req, res, route, name, url);
+    } else if (route === 'files') {
       const start = rangeStart(req, size);
       res.writeHead(start === 0 ? 200 : 206, { ...rangeHeaders(start, size), 'content-type': 'application/octet-stream' });
       res.end(content(size).subarray(start));
@@ -119,6 +141,7 @@ export async function startTestServer(): Promise<TestServer> {
       res.end();
     }
   };
+  const uploads = new UploadServer(content);
   const server: Server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -128,6 +151,7 @@ export async function startTestServer(): Promise<TestServer> {
     url: (path) => `${origin}${path}`,
     requests: (path) => counts.get(path) ?? 0,
     lastHeaders: (path) => headers.get(path),
+    uploaded: (name) => uploads.received(name),
     open: (name) => {
       const opened = gate(name);
       opened.open = true;

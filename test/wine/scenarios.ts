@@ -432,6 +432,70 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     const last = await lastValueFrom(pending[0]!.download$);
     return { id: pending[0]!.jobId, name: pending[0]!.displayName, complete: last.done?.code, sha256: sha256(local('reattach.bin')) };
   },
+
+  /**
+   * IBackgroundCopyJob2 as Wine has it (dlls/qmgr/job.c): SetCredentials and RemoveCredentials are
+   * real (the credentials go to WinHTTP before every request), the notify command line and the reply
+   * methods answer E_NOTIMPL.
+   */
+  async job2(bits) {
+    const url = `${origin}/files/guarded?size=5000&user=alice&password=hunter2`;
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: credentials', files: [{ url, localPath: local('guarded.bin') }] });
+    const others = ['digest', 'ntlm', 'negotiate', 'passport'] as const;
+    for (const scheme of others) await job.setCredentials({ target: 'proxy', scheme, userName: 'proxy-user', password: 'proxy-password' });
+    for (const scheme of others) await job.removeCredentials('proxy', scheme);
+    await job.setCredentials({ target: 'server', scheme: 'basic', userName: 'alice', password: 'hunter2' });
+    const result = await transfer(job);
+    await job.release();
+
+    const stub = await bits.createJob({ displayName: 'rx-bits e2e: job2 stubs' });
+    const answers: Record<string, unknown> = {};
+    const calls: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+      ['setNotifyCommandLine', () => stub.setNotifyCommandLine({ program: local('updater.exe'), parameters: '--done' })],
+      ['getNotifyCommandLine', () => stub.getNotifyCommandLine()],
+      ['getReplyProgress', () => stub.getReplyProgress()],
+      ['getReplyData', () => stub.getReplyData()],
+      ['setReplyFileName', () => stub.setReplyFileName(null)],
+      ['getReplyFileName', () => stub.getReplyFileName()],
+    ];
+    for (const [name, call] of calls) answers[name] = await call().then(() => 'S_OK', (error: unknown) => (error as { code?: string }).code ?? String(error));
+    await stub.cancel();
+    await stub.release();
+    return { result, sha256: sha256(local('guarded.bin')), answers };
+  },
+
+  /**
+   * IBackgroundCopyJob3-5 as Wine has them (dlls/qmgr/job.c): its job object is an
+   * IBackgroundCopyJob4 whose Job3/Job4 setters answer S_OK doing nothing and whose Job4 getters
+   * answer E_NOTIMPL; it has no IBackgroundCopyJob5, so QueryInterface refuses it.
+   */
+  async job345(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: job3-5' });
+    const answers: Record<string, unknown> = {};
+    const calls: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+      ['replaceRemotePrefix', () => job.replaceRemotePrefix(`${origin}/a`, `${origin}/b`)],
+      ['addFilesWithRanges', () => job.addFilesWithRanges([{ url: `${origin}/files/r?size=100`, localPath: local('ranged.bin'), ranges: [{ offset: 0, length: 10 }] }])],
+      ['setFileAclFlags', () => job.setFileAclFlags(['owner'])],
+      ['getFileAclFlags', () => job.getFileAclFlags()],
+      ['setPeerCachingFlags', () => job.setPeerCachingFlags(['disableBranchCache'])],
+      ['getPeerCachingFlags', () => job.getPeerCachingFlags()],
+      ['getOwnerIntegrityLevel', () => job.getOwnerIntegrityLevel()],
+      ['isOwnerElevated', () => job.isOwnerElevated()],
+      ['setMaximumDownloadTime', () => job.setMaximumDownloadTime(60)],
+      ['getMaximumDownloadTime', () => job.getMaximumDownloadTime()],
+      ['setProperty', () => job.setProperty('transferPolicy', 'standard')],
+      ['getProperty', () => job.getProperty('transferPolicy')],
+    ];
+    const describeError = (error: unknown): unknown => {
+      const { name, code, interfaceName, introducedIn } = error as { name?: string; code?: string; interfaceName?: string; introducedIn?: string };
+      return name === 'InterfaceNotSupportedError' ? { name, interfaceName, introducedIn } : (code ?? String(error));
+    };
+    for (const [name, call] of calls) answers[name] = await call().then((value) => ({ value: value ?? null }), describeError);
+    const files = (await job.getFiles()).length;
+    await job.cancel();
+    await job.release();
+    return { answers, files };
+  },
 };
 
 /** Waits for another process to write a file (the two processes' only channel). */

@@ -136,10 +136,40 @@ async function scenario(name: string, arg = ''): Promise<ScenarioResult> {
 }
 
 describe('rx-bits against Wine’s BITS', () => {
+  test('IBackgroundCopyJob3-5: Job3 and Job4 are stubs on Wine, Job5 an InterfaceNotSupportedError', async () => {
+    const { details } = await scenario('job345');
+    const done = { value: null };
+    expect(details?.answers).toEqual({
+      // S_OK without effect: rx-bits reports what the service said (a match; flags it never wrote read as none).
+      replaceRemotePrefix: { value: true },
+      addFilesWithRanges: done,
+      setFileAclFlags: done,
+      getFileAclFlags: { value: [] },
+      setPeerCachingFlags: done,
+      getPeerCachingFlags: 'E_NOTIMPL',
+      getOwnerIntegrityLevel: 'E_NOTIMPL',
+      isOwnerElevated: 'E_NOTIMPL',
+      setMaximumDownloadTime: done,
+      getMaximumDownloadTime: 'E_NOTIMPL',
+      setProperty: { name: 'InterfaceNotSupportedError', interfaceName: 'IBackgroundCopyJob5', introducedIn: '5.0' },
+      getProperty: { name: 'InterfaceNotSupportedError', interfaceName: 'IBackgroundCopyJob5', introducedIn: '5.0' },
+    });
+    // AddFileWithRanges answered S_OK and added nothing.
+    expect(details?.files).toBe(0);
+  });
+
   test('an HTTP download, completed by completeWhenTransferred, has the served bytes', async () => {
     const { details } = await scenario('http-download');
     expect(details?.sha256).toBe(sha256(content(300_000)));
     expect(details?.result).toMatchObject({ code: 'S_OK', partial: false, files: [{ completed: true }] });
+  });
+
+  test('IBackgroundCopyJob2: Basic credentials reach the server; the notify command line and replies are E_NOTIMPL', async () => {
+    const { details } = await scenario('job2');
+    expect(details?.sha256).toBe(sha256(content(5000)));
+    expect(details?.result).toMatchObject({ code: 'S_OK' });
+    const stubs = ['setNotifyCommandLine', 'getNotifyCommandLine', 'getReplyProgress', 'getReplyData', 'setReplyFileName', 'getReplyFileName'];
+    expect(details?.answers).toEqual(Object.fromEntries(stubs.map((name) => [name, 'E_NOTIMPL'])));
   });
 
   test('a local-file job copies the file', async () => {

@@ -31,16 +31,16 @@ export interface EngineContext {
 
 const bugs: string[] = [];
 
-/** Exceptions thrown by the engine's handlers so far (tests check it stays empty). */
+/** Exceptions thrown by the in-process servers' handlers so far, the engine's and the DO bridge's (tests check it stays empty). */
 export function engineBugs(): readonly string[] {
   return bugs;
 }
 
-/** Also for the engine's own background work: an exception there is a bug, reported, never a crash. */
+/** Also for their own background work: an exception there is a bug, reported, never a crash. `where` names the server's part. */
 export function reportEngineBug(error: unknown, where: string): void {
   const text = `${where}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
   bugs.push(text);
-  process.emitWarning(`rx-bits portable engine: ${text}`);
+  process.emitWarning(`rx-bits: ${text}`);
 }
 
 /**
@@ -71,7 +71,7 @@ export function outInt(out: Pointer | null, value: number): number {
 }
 
 /** Hands out a copy of `value` the caller frees. */
-export function outString(context: EngineContext, out: Pointer | null, value: string): number {
+export function outString(context: Pick<EngineContext, 'taskMemory'>, out: Pointer | null, value: string): number {
   if (missing(out)) return E_INVALIDARG;
   writePointer(out!, context.taskMemory.allocString(value));
   return S_OK;

@@ -3,7 +3,8 @@ import type { ComClass, ComObject } from '../../com/com-object.js';
 import { E_INVALIDARG, S_FALSE, S_OK } from '../../com/hresult.js';
 import { IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs } from '../../com/interfaces.js';
 import { POINTER_SIZE } from '../../com/native-types.js';
-import { engineClass, missing, outObject, outUint, type EngineContext } from './context.js';
+import { engineClass, missing, outObject, outUint } from './context.js';
+import type { ObjectContext } from './file.js';
 
 /** IEnumBackgroundCopyJobs and IEnumBackgroundCopyFiles, over a snapshot taken when made. */
 
@@ -14,7 +15,7 @@ const enumFilesClass = engineClass(IEnumBackgroundCopyFiles);
 type EnumeratorClass = ComClass<typeof IEnumBackgroundCopyJobs>;
 
 /** `make(i)` makes the i-th item's object, with one reference for the caller. */
-export function createEnumerator(context: EngineContext, kind: 'jobs' | 'files', count: number, make: (index: number) => ComObject, start = 0): ComObject {
+export function createEnumerator(context: ObjectContext, kind: 'jobs' | 'files', count: number, make: (index: number) => ComObject, start = 0): ComObject {
   const cls: EnumeratorClass = kind === 'jobs' ? enumJobsClass : enumFilesClass;
   let position = start;
   return cls.create({

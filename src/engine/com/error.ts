@@ -2,9 +2,9 @@ import type { ComObject } from '../../com/com-object.js';
 import { ERROR_CONTEXTS } from '../../com/enums.js';
 import { BG_E_FILE_NOT_AVAILABLE, E_FAIL, E_INVALIDARG, formatHresult, hresultMessage, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyError } from '../../com/interfaces.js';
-import type { ErrorRecord, FileRecord } from '../job-record.js';
-import { engineClass, missing, outObject, outString, writeInt, writePointer, type EngineContext } from './context.js';
-import { createFileObject } from './file.js';
+import type { ErrorRecord } from '../job-record.js';
+import { engineClass, missing, outObject, outString, writeInt, writePointer } from './context.js';
+import { createFileObject, type ObjectContext, type ServedFile } from './file.js';
 
 /** IBackgroundCopyError: a snapshot of the job's error when it was asked for. */
 
@@ -23,7 +23,7 @@ const CONTEXT_TEXT: Readonly<Record<(typeof ERROR_CONTEXTS)[number], string>> = 
   serverCertificateCallback: 'The error occurred in the server certificate validation callback.',
 };
 
-export function createErrorObject(context: EngineContext, error: ErrorRecord, file: FileRecord | undefined): ComObject {
+export function createErrorObject(context: ObjectContext, error: ErrorRecord, file: ServedFile | undefined): ComObject {
   const protocol = file === undefined ? undefined : /^https?:/i.test(file.url) ? 'http' : 'file';
   return errorClass.create({
     ...context.opened(),

@@ -1,17 +1,17 @@
 import koffi from 'koffi';
 import type { ComObject } from '../../com/com-object.js';
-import { ALL_NOTIFY_FLAGS, jobStateNumber, NotifyFlags, PROXY_USAGES } from '../../com/enums.js';
+import { jobStateNumber, PROXY_USAGES } from '../../com/enums.js';
 import { encodeGuid, type Guid } from '../../com/guid.js';
-import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_INVALID_STATE, E_INVALIDARG, E_NOINTERFACE, E_NOTIMPL, S_OK } from '../../com/hresult.js';
-import { IBackgroundCopyCallback, IBackgroundCopyCallback2, IBackgroundCopyJob, IBackgroundCopyJobHttpOptions, IUnknown } from '../../com/interfaces.js';
-import { invokeSync } from '../../com/invoke.js';
-import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../com/native-types.js';
+import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_INVALID_STATE, E_INVALIDARG, S_OK } from '../../com/hresult.js';
+import { IBackgroundCopyJob, IBackgroundCopyJobHttpOptions } from '../../com/interfaces.js';
+import { BG_FILE_INFO } from '../../com/native-types.js';
 import type { EngineJob } from '../engine-job.js';
 import { engineClass, missing, outInt, outObject, outString, outUint, writePointer, type EngineContext } from './context.js';
 import { createEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
 import { createFileObject } from './file.js';
 import { createHttpOptions } from './http-options.js';
+import { notifyRegistrationHandlers } from './notify-registration.js';
 import { writeJobProgress, writeJobTimes } from './structs.js';
 
 /**
@@ -21,17 +21,6 @@ import { writeJobProgress, writeJobTimes } from './structs.js';
  */
 
 const jobClass = engineClass(IBackgroundCopyJob);
-
-/** The callback's IBackgroundCopyCallback2 (FileTransferred too) or IBackgroundCopyCallback, with one reference. */
-function callbackOf(address: Pointer): { address: Pointer; supportsFileTransferred: boolean } | undefined {
-  for (const iface of [IBackgroundCopyCallback2, IBackgroundCopyCallback]) {
-    const slot = pointerSlot();
-    const hr = invokeSync(address, IUnknown.method('QueryInterface'), encodeGuid(iface.iid), slot);
-    const pointer = readPointer(slot);
-    if (hr === S_OK && pointer !== 0n) return { address: pointer, supportsFileTransferred: iface === IBackgroundCopyCallback2 };
-  }
-  return undefined;
-}
 
 export function createJobObject(context: EngineContext, job: EngineJob, onFinalRelease: () => void): ComObject {
   const { record } = job;
@@ -110,31 +99,7 @@ export function createJobObject(context: EngineContext, job: EngineJob, onFinalR
               r.priority = priority;
             }),
       GetPriority: (out) => outInt(out, record.priority),
-      SetNotifyFlags: (flags) =>
-        unlessFinal(() => {
-          if ((flags & ~ALL_NOTIFY_FLAGS) !== 0 || (flags & NotifyFlags.FileRangesTransferred) !== 0) return E_NOTIMPL;
-          record.notifyFlags = flags;
-          return S_OK;
-        }),
-      GetNotifyFlags: (out) => outUint(out, record.notifyFlags),
-      SetNotifyInterface: (notify) =>
-        unlessFinal(() => {
-          if (missing(notify)) {
-            context.setTarget(job, undefined);
-            return S_OK;
-          }
-          const target = callbackOf(notify!);
-          if (target === undefined) return E_NOINTERFACE;
-          context.setTarget(job, target);
-          return S_OK;
-        }),
-      GetNotifyInterface: (out) => {
-        if (missing(out)) return E_INVALIDARG;
-        const target = context.target(job);
-        if (target !== undefined) invokeSync(target.address, IUnknown.method('AddRef'));
-        writePointer(out!, target?.address ?? 0n);
-        return S_OK;
-      },
+      ...notifyRegistrationHandlers(context, job, { get: () => record.notifyFlags, set: (flags) => (record.notifyFlags = flags) }, unlessFinal),
       SetMinimumRetryDelay: (seconds) =>
         job.set((r) => {
           r.minimumRetryDelay = seconds;

@@ -4,20 +4,32 @@ import { BG_JOB_ENUM_ALL_USERS } from '../../com/enums.js';
 import { encodeGuid, type Guid } from '../../com/guid.js';
 import { BG_E_NOT_FOUND, E_INVALIDARG, E_NOTIMPL, hresultMessage, S_OK } from '../../com/hresult.js';
 import { IBackgroundCopyManager } from '../../com/interfaces.js';
-import { engineClass, missing, outObject, outString, readGuid, writePointer, type EngineContext } from './context.js';
+import { engineClass, missing, outObject, outString, readGuid, writePointer } from './context.js';
 import { createEnumerator } from './enumerators.js';
+import type { ObjectContext } from './file.js';
 
-/** IBackgroundCopyManager of the portable engine: one per connect(). */
+/**
+ * IBackgroundCopyManager of an in-process server, one per connect(): the portable engine's and the
+ * Delivery Optimization bridge's (src/do). Both only download, and both hold one user's jobs.
+ */
 
 const managerClass = engineClass(IBackgroundCopyManager);
 
-export function createManager(context: EngineContext): ComObject {
+/** What the manager reaches into: the server's jobs, by id, and the objects it hands out for them. */
+export interface ManagerContext<J extends { readonly id: string }> extends ObjectContext {
+  readonly jobs: ReadonlyMap<Guid, J>;
+  createJob(displayName: string): J;
+  /** The job's object, with one more reference for the caller. */
+  jobObject(job: J): ComObject;
+}
+
+export function createManager<J extends { readonly id: string }>(context: ManagerContext<J>): ComObject {
   return managerClass.create({
     ...context.opened(),
     methods: {
       CreateJob: (name, type, idOut, jobOut) => {
         if (name === null || missing(idOut, jobOut) || type < 0 || type > 2) return E_INVALIDARG;
-        // Uploads need a BITS server extension on the other side; the engine only downloads.
+        // An upload needs the BITS server extension on the other side, which neither server speaks.
         if (type !== 0) return E_NOTIMPL;
         const job = context.createJob(name);
         koffi.encode(idOut, 'uint8_t[16]', [...encodeGuid(job.id as Guid)]);
@@ -31,7 +43,7 @@ export function createManager(context: EngineContext): ComObject {
         writePointer(jobOut!, context.jobObject(job).address);
         return S_OK;
       },
-      // The engine keeps one user's jobs, in that user's state directory: it has no other users' to list.
+      // One user's jobs (the engine's state directory, DO's downloads of this caller): no other users' to list.
       EnumJobs: (flags, out) => {
         if ((flags & BG_JOB_ENUM_ALL_USERS) !== 0) return E_NOTIMPL;
         const jobs = [...context.jobs.values()];

@@ -26,6 +26,14 @@ export class TaskMemory {
     return address;
   }
 
+  /** A copy of `bytes` (GetReplyData's buffer), owned by whoever receives it. */
+  allocBytes(bytes: Uint8Array): Pointer {
+    const address = koffi.alloc('uint8_t', bytes.length) as Pointer;
+    new Uint8Array(koffi.view(address, bytes.length)).set(bytes);
+    this.#outstanding.add(address);
+    return address;
+  }
+
   free(address: Pointer): void {
     if (address === 0n) return;
     if (!this.#outstanding.delete(address)) {
