@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { COST_FLAGS, TRANSFER_POLICIES } from '../src/com/enums.js';
 import { flagBits } from '../src/com/flags.js';
 import { GuidFormatError, JobPropertyNotSupportedError, parseGuid, type BitsJob } from '../src/index.js';
-import { useLoopback } from './support/harness.js';
+import { until, useLoopback } from './support/harness.js';
 import { notOnThisVersion, refusedBeforeCom, withJob } from './support/job-interfaces.js';
 
 /*
@@ -107,6 +107,17 @@ describe('the other properties', () => {
       expect(stored(job, 5)!.readBigUInt64LE()).toBe(2n ** 40n + 5n);
       expect(await job.getProperty('maxDownloadSize')).toBe(2 ** 40 + 5);
     });
+  });
+
+  test('a download over its maximum size fails with BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED', async () => {
+    const job = await h.bits.createJob({ displayName: 'capped' });
+    await job.setProperty('maxDownloadSize', 1000);
+    await job.addFile({ url: h.server.url('/files/big.bin?size=4096'), localPath: h.local('big.bin') });
+    await job.resume();
+    await until(async () => (await job.getState()) === 'error');
+    expect((await job.getError())?.code).toBe('BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED');
+    await job.cancel();
+    await job.release();
   });
 
   test('stored credentials: the proxy target', async () => {

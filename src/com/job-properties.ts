@@ -2,6 +2,7 @@ import { AUTH_TARGETS, COST_FLAGS, TRANSFER_POLICIES, type AuthTarget, type Cost
 import { InvalidArgumentError } from './errors.js';
 import { flagBits, flagNames } from './flags.js';
 import { decodeGuid, encodeGuid, parseGuid, type Guid } from './guid.js';
+import { BG_SIZE_UNKNOWN } from './native-types.js';
 
 /**
  * IBackgroundCopyJob5's properties (BITS_JOB_PROPERTY_ID, bits5_0.h) as one table: each one's id, the
@@ -50,8 +51,11 @@ interface JobProperty<T> {
 }
 
 const UINT32_MAX = 0xffffffff;
-/** The every-bit UINT64 BITS answers for a job with no size limit (as BG_SIZE_UNKNOWN). */
-const NO_LIMIT = 0xffffffffffffffffn;
+/**
+ * A maximum download size of every bit set, read back as "no limit": (UINT64)-1, BITS's usual "none"
+ * (BG_SIZE_UNKNOWN, BG_LENGTH_TO_EOF). An inference: no page gives a new job's value.
+ */
+const NO_LIMIT = BG_SIZE_UNKNOWN;
 /** The cost flags that name a kind of network: a policy without any would never transfer. */
 const NETWORK_FLAGS = Object.entries(COST_FLAGS).reduce((bits, [name, bit]) => (name === 'ignoreCongestion' ? bits : bits | bit), 0);
 

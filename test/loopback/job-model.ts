@@ -18,6 +18,7 @@ import {
 import { localSource, transferFile, TransferFailure, type Authentication, type TransferProgress } from './transfer.js';
 import { uploadFile } from './upload.js';
 import { keepRanges, type LoopbackRange } from './ranges.js';
+import { checkDownloadSize } from './download-size.js';
 import { jobStateNumber } from '../../src/com/enums.js';
 
 /** The loopback's model of one BITS job: its properties, its state machine and its transfer loop. */
@@ -403,6 +404,7 @@ export class JobModel {
           if (this.type === JobType.DOWNLOAD) await transferFile(file.url, file.tempPath, this.headers, signal, progress, auth);
           else await this.#upload(file, signal, progress, auth);
           if (file.ranges !== undefined) keepRanges(file, file.ranges);
+          checkDownloadSize(this);
           if (signal.aborted) return;
           file.completed = true;
           this.events.fileTransferred(this, file);

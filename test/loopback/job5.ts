@@ -16,13 +16,15 @@ import type { IBackgroundCopyJob5 } from '../../src/com/interfaces.js';
 import { toBigInt } from '../../src/com/native-types.js';
 import { JobType, type JobModel } from './job-model.js';
 import { missing } from './shared.js';
+import { MAX_DOWNLOAD_SIZE } from './download-size.js';
 import koffi from 'koffi';
 
 /**
  * IBackgroundCopyJob5's SetProperty and GetProperty (BITS 5.0, slots 53-54) on a loopback job, with
  * each property's rules from its BITS_JOB_PROPERTY_ID entry (and bits-com-extended.md, "Job5 / File5"),
  * written here from those pages rather than taken from the library's table, so that the two check
- * each other. Only the rules are modelled: the transfer ignores the values (no network costs here).
+ * each other. The transfer acts on the maximum download size only (download-size.ts): no network
+ * costs, dynamic content, persistence or on-demand reads here.
  */
 
 /** Two configurations BITS refuses together (dynamic content with ranges or on-demand mode). */
@@ -64,7 +66,7 @@ const RULES: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   }],
   // "may only be set prior to adding any files to a job".
   [4, { since: '5.0', initial: 0n, check: (model) => downloadOnly(model) ?? (model.files.length > 0 ? BG_E_READ_ONLY_PROPERTY_AFTER_ADDFILE : undefined) }],
-  [5, { since: '5.0', initial: 0xffffffffffffffffn, check: (model, value) => beforeResume(model) ?? (value.readBigUInt64LE() === 0n ? BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE : undefined) }],
+  [MAX_DOWNLOAD_SIZE, { since: '5.0', initial: 0xffffffffffffffffn, check: (model, value) => beforeResume(model) ?? (value.readBigUInt64LE() === 0n ? BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE : undefined) }],
   [7, { since: '5.0', initial: 0n, check: (_model, value) => (value.readInt32LE() === PROXY ? undefined : BG_E_USE_STORED_CREDENTIALS_NOT_SUPPORTED) }],
   [9, { since: '10.1', initial: 500n }],
   // "The job must not be DYNAMIC".
