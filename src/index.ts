@@ -18,8 +18,14 @@ export {
 } from './com/job.js';
 export { MAX_NOTIFY_PARAMETERS, type NotifyCommandLine, type ReplyProgress } from './com/job2.js';
 export type { RangedFileSpec } from './com/job3.js';
+export type { ClientCertificate, ClientCertificateInfo } from './com/client-certificate.js';
+export type { SecurityOptions, SecurityOptionsInfo } from './com/http-security.js';
+export type { CertificatePins } from './com/certificate-pins.js';
 export type { JobPropertyInput, JobPropertyName, JobPropertyOutput, JobPropertyTypes, TransferPolicy } from './com/job-properties.js';
 export type { FileRange } from './com/file-ranges.js';
+export { BitsFile } from './com/bits-file.js';
+export type { PeerDownloadStats } from './com/file4.js';
+export { FILE_PROPERTIES, type FilePropertyName, type FilePropertyOutput, type FilePropertyTypes } from './com/file5.js';
 export { MAX_PASSWORD, MAX_USER_NAME, type Credentials } from './com/credentials.js';
 export { BACKENDS, type Backend } from './com/backend.js';
 export { PropertyNotSupportedError } from './do/errors.js';
@@ -39,9 +45,12 @@ export type { ComInterface, ComMethod, MethodsOf } from './com/interface-table.j
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,
+  CERT_STORE_LOCATIONS,
   COST_FLAGS,
   ERROR_CONTEXTS,
   FILE_ACL_FLAGS,
+  IGNORABLE_CERTIFICATE_ERRORS,
+  REDIRECT_POLICIES,
   JOB_PRIORITIES,
   JOB_STATES,
   JOB_TYPES,
@@ -52,7 +61,10 @@ export {
   isFinalState,
   type AuthScheme,
   type AuthTarget,
+  type CertStoreLocation,
   type CostFlag,
+  type IgnorableCertificateError,
+  type RedirectPolicy,
   type ErrorContext,
   type FileAclFlag,
   type FinalJobState,
@@ -108,6 +120,7 @@ export { progress$ } from './observables/progress.js';
 export { BitsJobError, type JobAttempt } from './operators/bits-job-error.js';
 export { failOnJobError, type FailOnJobErrorOptions } from './operators/fail-on-job-error.js';
 export { retryOnJobError, type RetryOnJobErrorOptions } from './operators/retry-on-job-error.js';
+export { retryOnMirrors, type MirroredJob, type Mirrors, type RetryOnMirrorsOptions } from './operators/retry-on-mirrors.js';
 export { isTransientJobError } from './operators/is-transient-job-error.js';
 export { exponentialBackoff, type BackoffOptions } from './operators/exponential-backoff.js';
 export { completeWhenTransferred, type CompletedJob } from './operators/complete-when-transferred.js';

@@ -29,6 +29,10 @@ const JOB4_SLOTS: Record<number, string> = {
   51: 'SetMaximumDownloadTime', 52: 'GetMaximumDownloadTime',
 };
 
+const FILE2_SLOTS: Record<number, string> = { 3: 'GetRemoteName', 4: 'GetLocalName', 5: 'GetProgress', 6: 'GetFileRanges', 7: 'SetRemoteName' };
+const FILE3_SLOTS: Record<number, string> = { ...FILE2_SLOTS, 8: 'GetTemporaryName', 9: 'SetValidationState', 10: 'GetValidationState', 11: 'IsDownloadedFromPeer' };
+const FILE5_SLOTS: Record<number, string> = { ...FILE3_SLOTS, 12: 'GetPeerDownloadStats', 13: 'SetProperty', 14: 'GetProperty' };
+
 const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> = {
   IBackgroundCopyManager: {
     iid: '5CE34C0D-0DC9-4C1F-897C-DAA1B78CEE7C',
@@ -45,6 +49,15 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
   IBackgroundCopyFile: {
     iid: '01B7BD23-FB88-4A77-8490-5891D3E4653A',
     slots: { 3: 'GetRemoteName', 4: 'GetLocalName', 5: 'GetProgress' },
+  },
+  // bits-com-extended.md: File2 6-7, File3 8-11, File4 12, File5 13-14, File6 15-17, each over every slot of its base.
+  IBackgroundCopyFile2: { iid: '83E81B93-0873-474D-8A8C-F2018B1A939C', slots: FILE2_SLOTS },
+  IBackgroundCopyFile3: { iid: '659CDEAA-489E-11D9-A9CD-000D56965251', slots: FILE3_SLOTS },
+  IBackgroundCopyFile4: { iid: 'EF7E0655-7888-4960-B0E5-730846E03492', slots: { ...FILE3_SLOTS, 12: 'GetPeerDownloadStats' } },
+  IBackgroundCopyFile5: { iid: '85C1657F-DAFC-40E8-8834-DF18EA25717E', slots: FILE5_SLOTS },
+  IBackgroundCopyFile6: {
+    iid: 'CF6784F7-D677-49FD-9368-CB47AEE9D1AD',
+    slots: { ...FILE5_SLOTS, 15: 'UpdateDownloadPosition', 16: 'RequestFileRanges', 17: 'GetFilledFileRanges' },
   },
   IEnumBackgroundCopyJobs: {
     iid: '1AF4F612-3B71-466F-8F58-7B6F73AC57AD',
@@ -69,6 +82,28 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
       3: 'SetClientCertificateByID', 4: 'SetClientCertificateByName', 5: 'RemoveClientCertificate', 6: 'GetClientCertificate',
       7: 'SetCustomHeaders', 8: 'GetCustomHeaders', 9: 'SetSecurityFlags', 10: 'GetSecurityFlags',
     },
+  },
+  // bits-com-extended.md: HttpOptions2 11-12 over HttpOptions' 3-10.
+  IBackgroundCopyJobHttpOptions2: {
+    iid: 'B591A192-A405-4FC3-8323-4C5C542578FC',
+    slots: {
+      3: 'SetClientCertificateByID', 4: 'SetClientCertificateByName', 5: 'RemoveClientCertificate', 6: 'GetClientCertificate',
+      7: 'SetCustomHeaders', 8: 'GetCustomHeaders', 9: 'SetSecurityFlags', 10: 'GetSecurityFlags',
+      11: 'SetHttpMethod', 12: 'GetHttpMethod',
+    },
+  },
+  // bits-com-extended.md: HttpOptions3 13-14 over HttpOptions2; the validation callback's one method at 3.
+  IBackgroundCopyJobHttpOptions3: {
+    iid: '8A9263D3-FD4C-4EDA-9B28-30132A4D4E3C',
+    slots: {
+      3: 'SetClientCertificateByID', 4: 'SetClientCertificateByName', 5: 'RemoveClientCertificate', 6: 'GetClientCertificate',
+      7: 'SetCustomHeaders', 8: 'GetCustomHeaders', 9: 'SetSecurityFlags', 10: 'GetSecurityFlags',
+      11: 'SetHttpMethod', 12: 'GetHttpMethod', 13: 'SetServerCertificateValidationInterface', 14: 'MakeCustomHeadersWriteOnly',
+    },
+  },
+  IBackgroundCopyServerCertificateValidationCallback: {
+    iid: '4CEC0D02-DEF7-4158-813A-C32A46945FF7',
+    slots: { 3: 'ValidateServerCertificate' },
   },
   // bits-com-extended.md, "Identifiers" and "Vtable slots": IBackgroundCopyJob's 3-34, then its own 35-42.
   IBackgroundCopyJob2: {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CallbackObject, callbackTrampolines, liveCallbackObjects, type Notification, type NotificationKind } from '../src/com/callback-object.js';
 import { S_OK } from '../src/com/hresult.js';
 import type { ComMethod } from '../src/com/interface-table.js';
-import { IBackgroundCopyCallback2, IUnknown } from '../src/com/interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from '../src/com/interfaces.js';
 import { IDODownloadStatusCallback } from '../src/com/do-interfaces.js';
 import { invokeSync } from '../src/com/invoke.js';
 import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
@@ -125,7 +125,9 @@ afterAll(async () => {
 
 describe('the receiver thread', () => {
   test('registers one set of trampolines for every object', () => {
-    expect(callbackTrampolines()).toBe(IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length);
+    expect(callbackTrampolines()).toBe(
+      IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length + IBackgroundCopyServerCertificateValidationCallback.methods.length,
+    );
   });
 
   test('answers a service thread while the main thread is blocked, and the subscriber hears it afterwards', async () => {

@@ -23,6 +23,7 @@ export type Capability =
   | 'GetMinimumRetryDelay'
   | 'upload jobs'
   | 'custom headers'
+  | 'client certificates'
   | 'all users';
 
 /**
@@ -41,6 +42,7 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<Capability, string>>> = {
   ]),
   portable: new Map([
     ['upload jobs', 'it only downloads (an upload needs the BITS server extension on the other side)'],
+    ['client certificates', 'it has no certificate stores to take them from'],
     ['all users', "it keeps one user's jobs, in that user's state directory"],
   ]),
 };

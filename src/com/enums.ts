@@ -143,3 +143,34 @@ export const TRANSFER_POLICIES = {
   unrestricted: ['unrestricted', 'overcapThrottled', 'ignoreCongestion'],
 } as const satisfies Readonly<Record<string, readonly CostFlag[]>>;
 export type TransferPolicyName = keyof typeof TRANSFER_POLICIES;
+
+/** BG_CERT_STORE_LOCATION (bits2_5.h), in native order: where a client certificate's store is. */
+export const CERT_STORE_LOCATIONS = [
+  'currentUser',
+  'localMachine',
+  'currentService',
+  'services',
+  'users',
+  'currentUserGroupPolicy',
+  'localMachineGroupPolicy',
+  'localMachineEnterprise',
+] as const;
+export type CertStoreLocation = (typeof CERT_STORE_LOCATIONS)[number];
+
+/**
+ * BG_SSL_IGNORE_* (bits2_5.h, IBackgroundCopyJobHttpOptions::SetSecurityFlags): the server
+ * certificate errors a job may be told to ignore, each by name.
+ */
+export const IGNORABLE_CERTIFICATE_ERRORS = { commonNameInvalid: 0x2, dateInvalid: 0x4, unknownCa: 0x8, wrongUsage: 0x10 } as const;
+export type IgnorableCertificateError = keyof typeof IGNORABLE_CERTIFICATE_ERRORS;
+
+/** BG_SSL_ENABLE_CRL_CHECK: check the server certificate's revocation (a failed check is fatal). */
+export const BG_SSL_ENABLE_CRL_CHECK = 0x1;
+
+/** BG_HTTP_REDIRECT_POLICY_* (bits3_0.h), the values inside BG_HTTP_REDIRECT_POLICY_MASK. */
+export const REDIRECT_POLICIES = { allowSilent: 0x0, allowReport: 0x100, disallow: 0x200 } as const;
+export type RedirectPolicy = keyof typeof REDIRECT_POLICIES;
+export const BG_HTTP_REDIRECT_POLICY_MASK = 0x700;
+
+/** BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP (bits3_0.h), outside the mask. */
+export const BG_HTTP_REDIRECT_POLICY_ALLOW_HTTPS_TO_HTTP = 0x800;

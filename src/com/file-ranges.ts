@@ -1,11 +1,12 @@
 import koffi from 'koffi';
 import { InvalidArgumentError } from './errors.js';
-import { BG_FILE_RANGE, BG_LENGTH_TO_EOF } from './native-types.js';
+import { BG_FILE_RANGE, BG_LENGTH_TO_EOF, toBigInt, type Pointer } from './native-types.js';
+import type { ComRuntime } from './runtime.js';
 import { checkByteCount } from './validate.js';
 
 /**
  * Byte ranges of a remote file (BG_FILE_RANGE, bits2_0.h), checked as BITS would refuse them, and
- * encoded as the array AddFileWithRanges reads.
+ * encoded as the array AddFileWithRanges reads; and the arrays services return, decoded.
  */
 
 /** A range of the remote file; without `length` it runs to the end of the file (BG_LENGTH_TO_EOF). */
@@ -21,8 +22,9 @@ const endOf = (range: FileRange): number => (range.length === undefined ? Number
  * The ranges of one file (`field` names them, e.g. `files[0].ranges`, and each `files[0].ranges[2]`):
  * at least one (RangeCount 0 is E_INVALIDARG), whole byte counts, none empty, none overlapping another
  * (BG_E_OVERLAPPING_RANGES), in the caller's order, which is the order they land in the local file.
+ * `overlapping: 'allowed'` for IBackgroundCopyFile6::RequestFileRanges, which splits overlaps itself.
  */
-export function checkFileRanges(value: unknown, field: string): FileRange[] {
+export function checkFileRanges(value: unknown, field: string, overlapping: 'refused' | 'allowed' = 'refused'): FileRange[] {
   if (!Array.isArray(value)) throw new InvalidArgumentError(field, 'expected an array of { offset, length? }');
   if (value.length === 0) throw new InvalidArgumentError(field, 'must hold at least one range');
   const ranges = value.map((range: unknown, index): FileRange => {
@@ -36,6 +38,7 @@ export function checkFileRanges(value: unknown, field: string): FileRange[] {
     if (!Number.isSafeInteger(offset + length)) throw new InvalidArgumentError(`${at}.length`, 'runs past the largest byte offset rx-bits can express');
     return { offset, length };
   });
+  if (overlapping === 'allowed') return ranges;
   // Sorted by offset, each range must end where the next one starts or before.
   const order = ranges.map((_, index) => index).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
   for (let k = 1; k < order.length; k++) {
@@ -57,4 +60,22 @@ export function encodeFileRanges(ranges: readonly FileRange[]): Buffer {
     buffer.writeBigUInt64LE(range.length === undefined ? BG_LENGTH_TO_EOF : BigInt(range.length), index * size + koffi.offsetof(BG_FILE_RANGE, 'Length'));
   });
   return buffer;
+}
+
+/**
+ * The BG_FILE_RANGE array a service returned in task memory (GetFileRanges, GetFilledFileRanges),
+ * decoded and freed; `length` is left out for BG_LENGTH_TO_EOF. A NULL array is no ranges.
+ */
+export function takeFileRanges(runtime: Pick<ComRuntime, 'freeTaskMemory'>, address: Pointer, count: number): FileRange[] {
+  if (address === 0n) return [];
+  try {
+    const raw = count === 0 ? [] : (koffi.decode(address, BG_FILE_RANGE, count) as Array<{ InitialOffset: number | bigint; Length: number | bigint }>);
+    return raw.map((range) => {
+      const offset = Number(range.InitialOffset);
+      const length = toBigInt(range.Length);
+      return length === BG_LENGTH_TO_EOF ? { offset } : { offset, length: Number(length) };
+    });
+  } finally {
+    runtime.freeTaskMemory(address);
+  }
 }

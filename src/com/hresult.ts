@@ -19,6 +19,7 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x80004002, { name: 'E_NOINTERFACE', message: 'No such interface supported.' }],
   [0x80004003, { name: 'E_POINTER', message: 'Invalid pointer.' }],
   [0x80004005, { name: 'E_FAIL', message: 'Unspecified error.' }],
+  [0x8000000a, { name: 'E_PENDING', message: 'The data necessary to complete this operation is not yet available.' }],
   [0x8000ffff, { name: 'E_UNEXPECTED', message: 'Catastrophic failure.' }],
   [0x80010007, { name: 'RPC_E_SERVER_DIED', message: 'The callee (server) died while the call was being made.' }],
   [0x80010012, { name: 'RPC_E_SERVER_DIED_DNE', message: 'The callee (server) died before the call could be made.' }],
@@ -40,6 +41,8 @@ const NAMED_CODES: ReadonlyMap<number, NamedCode> = new Map<number, NamedCode>([
   [0x800706be, { name: 'RPC_S_CALL_FAILED', message: 'The remote procedure call failed.' }],
   [0x800706bf, { name: 'RPC_S_CALL_FAILED_DNE', message: 'The remote procedure call failed and did not execute.' }],
   [0x800706f4, { name: 'RPC_X_NULL_REF_POINTER', message: 'A null reference pointer was passed to the stub.' }],
+  [0x800b010b, { name: 'TRUST_E_FAIL', message: "Generic trust failure: the server's certificate was not accepted (rx-bits's certificate validation answers it for a certificate matching none of the pins)." }],
+  [0x800706f7, { name: 'RPC_X_BAD_STUB_DATA', message: 'The stub received bad data (BITS answers it from GetClientCertificate when the job has no client certificate).' }],
   [0x80072ee2, { name: 'WININET_E_TIMEOUT', message: 'The server did not answer in time. BITS retries by itself; if it persists, check that the server is up and that a proxy or firewall is not holding the connection.' }],
   [0x80072ee7, { name: 'WININET_E_NAME_NOT_RESOLVED', message: 'The server or proxy name could not be resolved. Check the URL\'s host name, the DNS settings and the job\'s proxy settings.' }],
   [0x80072efd, { name: 'WININET_E_CANNOT_CONNECT', message: 'A connection with the server could not be established.' }],
@@ -224,6 +227,10 @@ export const E_INVALIDARG = 0x80070057;
 export const E_ACCESSDENIED = 0x80070005;
 export const RPC_E_CHANGED_MODE = 0x80010106;
 export const RPC_S_SERVER_UNAVAILABLE = 0x800706ba;
+/** winerror.h's generic trust failure: what our server certificate validation callback answers for a certificate matching none of its pins. */
+export const TRUST_E_FAIL = 0x800b010b;
+/** "IBackgroundCopyJobHttpOptions::GetClientCertificate": the job has no client certificate. */
+export const RPC_X_BAD_STUB_DATA = 0x800706f7;
 export const RPC_E_DISCONNECTED = 0x80010108;
 
 /**

@@ -119,6 +119,42 @@ export const IBackgroundCopyFile = defineInterface('IBackgroundCopyFile', '01B7B
   GetProgress: 'HRESULT (_Out_ BG_FILE_PROGRESS *progress)',
 });
 
+/** BITS 2.0 (bits2_0.h, slots 6-7): a file's ranges (the array is task memory), and moving it to another URL. */
+export const IBackgroundCopyFile2 = defineInterface('IBackgroundCopyFile2', '83E81B93-0873-474D-8A8C-F2018B1A939C', IBackgroundCopyFile, {
+  GetFileRanges: 'HRESULT (_Out_ uint32 *rangeCount, _Out_ void **ranges)',
+  SetRemoteName: 'HRESULT (const char16_t *remoteName)',
+});
+
+/** BITS 3.0 (bits3_0.h, slots 8-11): the temporary file, content validation, and whether peers served it. */
+export const IBackgroundCopyFile3 = defineInterface('IBackgroundCopyFile3', '659CDEAA-489E-11D9-A9CD-000D56965251', IBackgroundCopyFile2, {
+  GetTemporaryName: 'HRESULT (_Out_ char16_t **name)',
+  SetValidationState: 'HRESULT (int valid)',
+  GetValidationState: 'HRESULT (_Out_ int *valid)',
+  IsDownloadedFromPeer: 'HRESULT (_Out_ int *fromPeer)',
+});
+
+/** BITS 4.0 (bits4_0.h, slot 12): bytes from the origin server and from peers. */
+export const IBackgroundCopyFile4 = defineInterface('IBackgroundCopyFile4', 'EF7E0655-7888-4960-B0E5-730846E03492', IBackgroundCopyFile3, {
+  GetPeerDownloadStats: 'HRESULT (_Out_ uint64 *fromOrigin, _Out_ uint64 *fromPeers)',
+});
+
+/**
+ * BITS 5.0 (bits5_0.h, slots 13-14): file properties. BITS_FILE_PROPERTY_VALUE is a union of one
+ * LPWSTR, passed BY VALUE: the string pointer itself (the SDK header and windows-rs; Learn's page and
+ * Vanara say a pointer to it, the reference notes).
+ */
+export const IBackgroundCopyFile5 = defineInterface('IBackgroundCopyFile5', '85C1657F-DAFC-40E8-8834-DF18EA25717E', IBackgroundCopyFile4, {
+  SetProperty: 'HRESULT (int id, const char16_t *value)',
+  GetProperty: 'HRESULT (int id, _Out_ char16_t **value)',
+});
+
+/** BITS 10.1 (bits10_1.h, slots 15-17): on-demand reads of a file while it downloads. */
+export const IBackgroundCopyFile6 = defineInterface('IBackgroundCopyFile6', 'CF6784F7-D677-49FD-9368-CB47AEE9D1AD', IBackgroundCopyFile5, {
+  UpdateDownloadPosition: 'HRESULT (uint64 offset)',
+  RequestFileRanges: 'HRESULT (uint32 rangeCount, const BG_FILE_RANGE *ranges)',
+  GetFilledFileRanges: 'HRESULT (_Out_ uint32 *rangeCount, _Out_ void **ranges)',
+});
+
 const enumerator = {
   Next: 'HRESULT (uint32 count, void **items, _Out_ uint32 *fetched)',
   Skip: 'HRESULT (uint32 count)',
@@ -175,5 +211,38 @@ export const IBackgroundCopyJobHttpOptions = defineInterface(
     GetCustomHeaders: 'HRESULT (_Out_ char16_t **requestHeaders)',
     SetSecurityFlags: 'HRESULT (uint32 flags)',
     GetSecurityFlags: 'HRESULT (_Out_ uint32 *flags)',
+  },
+);
+
+/** BITS 10.2 (bits10_2.h, slots 11-12): the HTTP method of the job's requests. */
+export const IBackgroundCopyJobHttpOptions2 = defineInterface(
+  'IBackgroundCopyJobHttpOptions2',
+  'B591A192-A405-4FC3-8323-4C5C542578FC',
+  IBackgroundCopyJobHttpOptions,
+  {
+    SetHttpMethod: 'HRESULT (const char16_t *method)',
+    GetHttpMethod: 'HRESULT (_Out_ char16_t **method)',
+  },
+);
+
+/** BITS 10.3 (bits10_3.h, slots 13-14): a server certificate validation callback, write-only custom headers. */
+export const IBackgroundCopyJobHttpOptions3 = defineInterface(
+  'IBackgroundCopyJobHttpOptions3',
+  '8A9263D3-FD4C-4EDA-9B28-30132A4D4E3C',
+  IBackgroundCopyJobHttpOptions2,
+  {
+    SetServerCertificateValidationInterface: 'HRESULT (void *callback)',
+    MakeCustomHeadersWriteOnly: 'HRESULT ()',
+  },
+);
+
+/** BITS 10.3 (bits10_3.h, slot 3): implemented by us, called by BITS with the server's certificate during the TLS handshake. */
+export const IBackgroundCopyServerCertificateValidationCallback = defineInterface(
+  'IBackgroundCopyServerCertificateValidationCallback',
+  '4CEC0D02-DEF7-4158-813A-C32A46945FF7',
+  IUnknown,
+  {
+    ValidateServerCertificate:
+      'HRESULT (void *job, void *file, uint32 certLength, const uint8_t *certData, uint32 certEncodingType, uint32 certStoreLength, const uint8_t *certStoreData)',
   },
 );

@@ -21,7 +21,6 @@ import {
   type JobType,
   type ProxyUsage,
 } from './enums.js';
-import { introducedIn } from './bits-versions.js';
 import type { Credentials } from './credentials.js';
 import * as job2 from './job2.js';
 import type { NotifyCommandLine, ReplyProgress } from './job2.js';
@@ -29,14 +28,17 @@ import * as job3 from './job3.js';
 import type { RangedFileSpec } from './job3.js';
 import * as job4 from './job4.js';
 import * as job5 from './job5.js';
+import * as httpOptions from './http-options.js';
+import type { ClientCertificate, ClientCertificateInfo } from './client-certificate.js';
+import type { SecurityOptions, SecurityOptionsInfo } from './http-security.js';
+import type { CertificatePins } from './certificate-pins.js';
 import type { JobPropertyInput, JobPropertyName, JobPropertyOutput } from './job-properties.js';
-import { ComError, InterfaceNotSupportedError, InvalidArgumentError, unlessComError } from './errors.js';
+import { ComError, InvalidArgumentError, unlessComError } from './errors.js';
 import { decodeGuid, type Guid } from './guid.js';
 import {
   BG_E_ERROR_INFORMATION_UNAVAILABLE,
   BG_S_PARTIAL_COMPLETE,
   BG_S_UNABLE_TO_DELETE_FILES,
-  E_NOINTERFACE,
   hresultMessage,
   hresultName,
   formatHresult,
@@ -64,6 +66,8 @@ import {
 } from './native-types.js';
 import type { ComRuntime } from './runtime.js';
 import { takeString } from './task-memory.js';
+import { throughInterface } from './through-interface.js';
+import { BitsFile } from './bits-file.js';
 import {
   checkFileSpec,
   checkFiles,
@@ -330,28 +334,12 @@ export class BitsJob {
 
   /**
    * @internal Uses the job through another of its interfaces (QueryInterface), released afterwards.
-   * An interface the service does not have (E_NOINTERFACE) is an {@link InterfaceNotSupportedError}
-   * naming it and the BITS version that introduced it; it is asked for once per job.
+   * An interface the service does not have (E_NOINTERFACE) is an `InterfaceNotSupportedError`
+   * naming it and the BITS version that introduced it; it is asked for once per job, and the job's
+   * files (`files()`) share the answers.
    */
-  async withInterface<I extends ComInterface, T>(target: I, use: (ptr: ComPtr<I>) => Promise<T>): Promise<T> {
-    if (this.#refused.has(target)) throw this.#notSupported(target);
-    let ptr: ComPtr<I>;
-    try {
-      ptr = await this.#ptr.queryInterface(target);
-    } catch (error) {
-      if (!(error instanceof ComError && error.hresult === E_NOINTERFACE)) throw error;
-      this.#refused.add(target);
-      throw this.#notSupported(target);
-    }
-    try {
-      return await use(ptr);
-    } finally {
-      await ptr.release();
-    }
-  }
-
-  #notSupported(target: ComInterface): InterfaceNotSupportedError {
-    return new InterfaceNotSupportedError(this.backend, target.name, introducedIn(target.name)?.version);
+  withInterface<I extends ComInterface, T>(target: I, use: (ptr: ComPtr<I>) => Promise<T>): Promise<T> {
+    return throughInterface(this.#ptr, target, this.#refused, this.backend, use);
   }
 
   /** Validates every file before the service sees any, then adds them. BITS adds a set atomically. */
@@ -528,6 +516,27 @@ export class BitsJob {
     return files;
   }
 
+  /**
+   * Every file of the job as a {@link BitsFile}, for the methods of IBackgroundCopyFile2-6 (ranges,
+   * remote name, temporary name, validation, peers, properties, on-demand reads). Each holds a
+   * reference: release every one.
+   */
+  async files(): Promise<BitsFile[]> {
+    const slot = pointerSlot();
+    await this.#ptr.call('EnumFiles', slot);
+    const files: BitsFile[] = [];
+    try {
+      for await (const file of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyFiles), IBackgroundCopyFile)) {
+        files.push(new BitsFile(file, this.backend, this.context.runtime, this.#refused));
+      }
+    } catch (error) {
+      // A failure half-way must not strand the references already taken.
+      await Promise.all(files.map((file) => file.release()));
+      throw error;
+    }
+    return files;
+  }
+
   getOwner(): Promise<string> {
     return this.#string('GetOwner');
   }
@@ -668,6 +677,53 @@ export class BitsJob {
         .filter((line) => line.includes(':'))
         .map((line) => [line.slice(0, line.indexOf(':')).trim(), line.slice(line.indexOf(':') + 1).trim()]),
     );
+  }
+
+  /** The certificate to present to servers that ask for one, by SHA-1 thumbprint or subject name (BITS 2.5+). */
+  setClientCertificate(certificate: ClientCertificate): Promise<void> {
+    return httpOptions.setClientCertificate(this, certificate);
+  }
+
+  /** The client certificate, or undefined when the job has none. */
+  getClientCertificate(): Promise<ClientCertificateInfo | undefined> {
+    return httpOptions.getClientCertificate(this);
+  }
+
+  removeClientCertificate(): Promise<void> {
+    return httpOptions.removeClientCertificate(this);
+  }
+
+  /** Revocation checks, certificate errors to ignore (each by name) and the redirect policy; options left out take BITS's defaults (BITS 2.5+). */
+  setSecurityOptions(options: SecurityOptions): Promise<void> {
+    return httpOptions.setSecurityOptions(this, options);
+  }
+
+  getSecurityOptions(): Promise<SecurityOptionsInfo> {
+    return httpOptions.getSecurityOptions(this);
+  }
+
+  /** The HTTP method of the job's requests (BITS 10.2+); anything but the default locks the job at foreground priority. */
+  setHttpMethod(method: string): Promise<void> {
+    return httpOptions.setHttpMethod(this, method);
+  }
+
+  /** GET for downloads and BITS_POST for uploads unless set. */
+  getHttpMethod(): Promise<string> {
+    return httpOptions.getHttpMethod(this);
+  }
+
+  /**
+   * Accepts a server certificate only if it matches one of these pins (SHA-256 of the certificate or
+   * of its public key), decided on rx-bits's receiver thread while BITS waits; null removes it. BITS
+   * 10.3+; the job must not be transferring.
+   */
+  setServerCertificateValidation(pins: CertificatePins | null): Promise<void> {
+    return httpOptions.setServerCertificateValidation(this, pins);
+  }
+
+  /** Makes the custom headers write-only, for good (BITS 10.3+): getCustomHeaders() is refused afterwards. */
+  makeCustomHeadersWriteOnly(): Promise<void> {
+    return httpOptions.makeCustomHeadersWriteOnly(this);
   }
 
   /**

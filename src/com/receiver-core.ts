@@ -1,19 +1,22 @@
 import koffi from 'koffi';
 import { decodeGuid, type Guid } from './guid.js';
-import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult } from './hresult.js';
+import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult, TRUST_E_FAIL } from './hresult.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
 import { DO_DOWNLOAD_STATUS } from './do-native-types.js';
-import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
+import { matchesPins } from './certificate-pins.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import type { NotificationKind } from './enums.js';
 
 /**
  * What the receiver thread (receiver-worker.ts) and the main thread (receiver-thread.ts) share about
- * callback objects: their state in one SharedArrayBuffer, and the methods of the two interfaces they
- * implement, which run on whichever of the two threads a call lands on: IBackgroundCopyCallback2
- * (BITS) and IDODownloadStatusCallback (Delivery Optimization).
+ * callback objects: their state in one SharedArrayBuffer, and the methods of the three interfaces
+ * they implement, which run on whichever of the two threads a call lands on: IBackgroundCopyCallback2
+ * (BITS), IDODownloadStatusCallback (Delivery Optimization) and
+ * IBackgroundCopyServerCertificateValidationCallback (BITS 10.3).
  *
- * Every object is a native block `{ lpVtbl, slot }` sharing its interface's one vtable. Its reference count, flags,
+ * Every object is a native block `{ lpVtbl, slot, pins }` sharing its interface's one vtable (`pins`:
+ * a certificate validation object's pins, NULL for the others). Its reference count, flags,
  * serial number and notification counter live in the shared buffer at `slot`, changed only with
  * Atomics, so AddRef and Release are right from any thread and need no round trip. The buffer is
  * growable and every view of it tracks its length: the receiver sees new slots without a message.
@@ -47,11 +50,12 @@ export type ReceiverMessage =
 
 /**
  * Header cells (int32 indices): the receiver's status, the live object count; the vtables at bytes 8
- * (IBackgroundCopyCallback2) and 16 (IDODownloadStatusCallback).
+ * (IBackgroundCopyCallback2), 16 (IDODownloadStatusCallback) and 24
+ * (IBackgroundCopyServerCertificateValidationCallback).
  */
 const STATUS = 0;
 const LIVE = 1;
-const HEADER_BYTES = 24;
+const HEADER_BYTES = 32;
 export const STARTING = 0;
 export const READY = 1;
 export const FAILED = 2;
@@ -82,7 +86,7 @@ export class CallbackMemory {
   constructor(readonly buffer: SharedArrayBuffer) {
     // Without a length: the view follows the buffer as the main thread grows it.
     this.#cells = new Int32Array(buffer);
-    this.#vtable = new BigUint64Array(buffer, 8, 2);
+    this.#vtable = new BigUint64Array(buffer, 8, 3);
   }
 
   /** A new buffer with room for the header only. */
@@ -101,9 +105,10 @@ export class CallbackMemory {
   }
 
   /** The receiver's vtables, and READY for a thread waiting on it. */
-  publish(vtable: Pointer, statusVtable: Pointer): void {
+  publish(vtable: Pointer, statusVtable: Pointer, certificateVtable: Pointer): void {
     this.#vtable[0] = vtable;
     this.#vtable[1] = statusVtable;
+    this.#vtable[2] = certificateVtable;
     Atomics.store(this.#cells, STATUS, READY);
     Atomics.notify(this.#cells, STATUS);
   }
@@ -120,6 +125,11 @@ export class CallbackMemory {
   /** The vtable of IDODownloadStatusCallback objects. */
   get statusVtable(): Pointer {
     return this.#vtable[1]!;
+  }
+
+  /** The vtable of IBackgroundCopyServerCertificateValidationCallback objects. */
+  get certificateVtable(): Pointer {
+    return this.#vtable[2]!;
   }
 
   get live(): number {
@@ -195,6 +205,7 @@ export interface CallbackHost {
 
 type CallbackMethodName = (typeof IBackgroundCopyCallback2.methods)[number]['name'];
 type StatusMethodName = (typeof IDODownloadStatusCallback.methods)[number]['name'];
+type CertificateMethodName = (typeof IBackgroundCopyServerCertificateValidationCallback.methods)[number]['name'];
 export type CallbackMethod = (self: Pointer | null, ...args: unknown[]) => number;
 
 const missing = (pointer: unknown): boolean => pointer === null || pointer === undefined || pointer === 0n;
@@ -220,7 +231,13 @@ function slotOf(memory: CallbackMemory, self: Pointer | null): number | undefine
 }
 
 /** QueryInterface, AddRef and Release of an object answering `iids`, on one thread. */
-function unknownMethods(host: CallbackHost, iids: readonly Guid[], name: string): Record<'QueryInterface' | 'AddRef' | 'Release', CallbackMethod> {
+function unknownMethods(
+  host: CallbackHost,
+  iids: readonly Guid[],
+  name: string,
+  /** Frees what the object's block points to, just before the block itself. */
+  beforeFree?: (self: Pointer) => void,
+): Record<'QueryInterface' | 'AddRef' | 'Release', CallbackMethod> {
   const { memory } = host;
   return {
     QueryInterface: (self, riid, out) => {
@@ -252,6 +269,7 @@ function unknownMethods(host: CallbackHost, iids: readonly Guid[], name: string)
       if (slot === undefined) return 0;
       const left = memory.release(slot);
       if (left === 0) {
+        beforeFree?.(self!);
         koffi.free(self!);
         memory.forgetLive();
         host.freed(slot);
@@ -332,6 +350,42 @@ export function statusCallbackMethods(host: CallbackHost): Record<StatusMethodNa
         host.fault(error, 'IDODownloadStatusCallback::OnStatusChange');
       }
       return S_OK;
+    },
+  };
+}
+
+/** Where a certificate validation object's block keeps the address of its pins (after lpVtbl and the slot). */
+export const PINS_OFFSET = 2 * POINTER_SIZE;
+
+function pinsOf(self: Pointer): Pointer {
+  return koffi.decode(self, PINS_OFFSET, 'void *') as Pointer;
+}
+
+/**
+ * The methods of every server certificate validation object, for one thread. BITS waits for the
+ * answer during its TLS handshake, so it is decided here, at once, from data: the certificate matches
+ * the object's pins (certificate-pins.ts) or it is refused with TRUST_E_FAIL, which BITS reports as a
+ * transient error in the SERVER_CERTIFICATE_CALLBACK context. Never S_OK by accident: whatever goes
+ * wrong answers the refusal too (koffi would answer 0, S_OK, for an exception, and accept the
+ * certificate). Detaching (our reference dropped) does not change the answer: the service still holds
+ * the object, and the pins stay its policy until the service lets go.
+ */
+export function certificateValidationMethods(host: CallbackHost): Record<CertificateMethodName, CallbackMethod> {
+  const { memory } = host;
+  const name = 'IBackgroundCopyServerCertificateValidationCallback';
+  return {
+    ...unknownMethods(host, IBackgroundCopyServerCertificateValidationCallback.iids, name, (self) => koffi.free(pinsOf(self))),
+    ValidateServerCertificate: (self, _job, _file, certLength, certData) => {
+      try {
+        if (slotOf(memory, self) === undefined) return toSignedHresult(E_UNEXPECTED);
+        const length = certLength as number;
+        if (missing(certData) || length === 0) return toSignedHresult(TRUST_E_FAIL);
+        const der = Buffer.from(new Uint8Array(koffi.view(certData as Pointer, length)));
+        return matchesPins(pinsOf(self!), der) ? S_OK : toSignedHresult(TRUST_E_FAIL);
+      } catch (error) {
+        host.fault(error, `${name}::ValidateServerCertificate`);
+        return toSignedHresult(TRUST_E_FAIL);
+      }
     },
   };
 }

@@ -4,11 +4,13 @@ import { ComPtr } from './com-ptr.js';
 import type { Guid } from './guid.js';
 import type { ComMethod } from './interface-table.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
-import { IBackgroundCopyCallback2, IUnknown } from './interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import {
   CallbackMemory,
   callbackMethods,
+  certificateValidationMethods,
+  PINS_OFFSET,
   statusCallbackMethods,
   FAILED,
   READY,
@@ -50,7 +52,7 @@ export interface Route {
 }
 
 /** Which interface an object implements. */
-export type ReceiverInterface = 'bits' | 'delivery-optimization';
+export type ReceiverInterface = 'bits' | 'delivery-optimization' | 'certificate-validation';
 
 /** Our side's handle on one callback object. */
 export interface ReceiverObject {
@@ -97,6 +99,7 @@ class Receiver {
   readonly #free: number[] = [];
   readonly #here: Record<string, CallbackMethod>;
   readonly #hereStatus: Record<string, CallbackMethod>;
+  readonly #hereCertificate: Record<string, CallbackMethod>;
   #serial = 0;
 
   constructor(onExit: () => void) {
@@ -110,6 +113,7 @@ class Receiver {
     };
     this.#here = callbackMethods(host);
     this.#hereStatus = statusCallbackMethods(host);
+    this.#hereCertificate = certificateValidationMethods(host);
     let failure: unknown;
     this.#ready = new Promise((resolve, reject) => {
       worker.on('message', (message: ReceiverMessage) => {
@@ -148,7 +152,11 @@ class Receiver {
     if (status !== READY) throw new Error(`rx-bits: the receiver thread ${status === FAILED ? 'failed to start' : 'did not start'}`);
   }
 
-  create(route: Route, implementing: ReceiverInterface = 'bits'): ReceiverObject {
+  /**
+   * A new object with one reference, ours. A certificate validation object takes `pins`, a native
+   * block (certificate-pins.ts) it owns from then on and frees with itself.
+   */
+  create(route: Route, implementing: ReceiverInterface = 'bits', pins?: Pointer): ReceiverObject {
     let slot = this.#free.pop();
     if (slot === undefined) {
       const used = this.memory.slots;
@@ -159,11 +167,17 @@ class Receiver {
     const serial = (this.#serial = (this.#serial + 1) | 0);
     this.#routes.set(serial, { route, next: 0, early: new Map() });
     this.memory.claim(slot, serial, route.queryInterface !== undefined);
-    const address = koffi.alloc('void *', 2) as Pointer;
-    koffi.encode(address, 0, 'void *', implementing === 'bits' ? this.memory.vtable : this.memory.statusVtable);
+    const vtables: Record<ReceiverInterface, Pointer> = {
+      bits: this.memory.vtable,
+      'delivery-optimization': this.memory.statusVtable,
+      'certificate-validation': this.memory.certificateVtable,
+    };
+    const address = koffi.alloc('void *', 3) as Pointer;
+    koffi.encode(address, 0, 'void *', vtables[implementing]);
     koffi.encode(address, POINTER_SIZE, 'uint32', slot);
+    koffi.encode(address, PINS_OFFSET, 'void *', pins ?? 0n);
     const { memory } = this;
-    const release = this.#here.Release!;
+    const release = (implementing === 'certificate-validation' ? this.#hereCertificate : this.#here).Release!;
     let disposed = false;
     const detach = (): void => {
       memory.detach(slot, serial);
@@ -230,7 +244,9 @@ class Receiver {
         ? { iface: IBackgroundCopyCallback2, methods: this.#here }
         : vtable === this.memory.statusVtable
           ? { iface: IDODownloadStatusCallback, methods: this.#hereStatus }
-          : undefined;
+          : vtable === this.memory.certificateVtable
+            ? { iface: IBackgroundCopyServerCertificateValidationCallback, methods: this.#hereCertificate }
+            : undefined;
     if (hosted === undefined) return undefined;
     const { iface, methods } = hosted;
     const name = iface.methods[method.slot]?.name;
@@ -277,9 +293,10 @@ export function liveReceiverObjects(): number {
   return receiver?.memory.live ?? 0;
 }
 
-/** Trampolines the receiver registered: one per slot of IBackgroundCopyCallback2 and of IDODownloadStatusCallback once it runs. */
+/** Trampolines the receiver registered once it runs: one per slot of each interface it hosts. */
 export function receiverTrampolines(): number {
-  return receiver?.memory.status === READY ? IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length : 0;
+  const hosted = [IBackgroundCopyCallback2, IDODownloadStatusCallback, IBackgroundCopyServerCertificateValidationCallback];
+  return receiver?.memory.status === READY ? hosted.reduce((sum, iface) => sum + iface.methods.length, 0) : 0;
 }
 
 /** For invokeSync: a call from this thread into one of our callback objects runs on this thread. */

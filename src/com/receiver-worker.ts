@@ -5,8 +5,8 @@ import { POINTER_SIZE } from './native-types.js';
 import './do-native-types.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
 import type { ComInterface } from './interface-table.js';
-import { IBackgroundCopyCallback2 } from './interfaces.js';
-import { CallbackMemory, callbackMethods, statusCallbackMethods, type CallbackHost, type CallbackMethod, type ReceiverMessage } from './receiver-core.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback } from './interfaces.js';
+import { CallbackMemory, callbackMethods, certificateValidationMethods, statusCallbackMethods, type CallbackHost, type CallbackMethod, type ReceiverMessage } from './receiver-core.js';
 import { NotificationRing } from './receiver-ring.js';
 
 /**
@@ -49,7 +49,11 @@ try {
     fault: (error, method) => post({ fault: `${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }),
   };
   // The vtables and their trampolines live as long as the process, as the objects may.
-  memory.publish(vtableOf(IBackgroundCopyCallback2, callbackMethods(host)), vtableOf(IDODownloadStatusCallback, statusCallbackMethods(host)));
+  memory.publish(
+    vtableOf(IBackgroundCopyCallback2, callbackMethods(host)),
+    vtableOf(IDODownloadStatusCallback, statusCallbackMethods(host)),
+    vtableOf(IBackgroundCopyServerCertificateValidationCallback, certificateValidationMethods(host)),
+  );
   post({ ready: true });
 } catch (error) {
   memory.fail();

@@ -166,7 +166,8 @@ function describe(value: unknown): string {
   return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : typeof value;
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An HTTP token (RFC 9110, 5.6.2): what a header name and a method are made of. */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** HTTP request headers as BITS takes them: `Name: value` lines joined by CRLF. */
 export function checkHeaders(value: unknown, field: string): string {
@@ -174,7 +175,7 @@ export function checkHeaders(value: unknown, field: string): string {
     throw new InvalidArgumentError(field, 'expected an object of header names to values');
   }
   const lines = Object.entries(value as Record<string, unknown>).map(([name, headerValue]) => {
-    if (!HEADER_NAME.test(name)) throw new InvalidArgumentError(`${field}.${name}`, 'is not a valid HTTP header name');
+    if (!HTTP_TOKEN.test(name)) throw new InvalidArgumentError(`${field}.${name}`, 'is not a valid HTTP header name');
     if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
       throw new InvalidArgumentError(`${field}.${name}`, 'must be a string without CR, LF or NUL');
     }

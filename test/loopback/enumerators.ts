@@ -4,7 +4,7 @@ import { E_INVALIDARG, S_FALSE, S_OK } from '../../src/com/hresult.js';
 import { IEnumBackgroundCopyFiles, IEnumBackgroundCopyJobs } from '../../src/com/interfaces.js';
 import { POINTER_SIZE, type Pointer } from '../../src/com/native-types.js';
 import { createFileObject } from './file.js';
-import type { FileModel } from './job-model.js';
+import type { FileModel, JobModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import { counted, loopbackClass, missing, uint, writePointer, writeUint, type ServiceCore } from './shared.js';
 
@@ -26,9 +26,9 @@ export function createJobEnumerator(core: ServiceCore, objects: readonly ComObje
 }
 
 /** Each item handed out is a new file object of `process`. */
-export function createFileEnumerator(core: ServiceCore, process: ClientProcess, files: readonly FileModel[], start: number): ComObject {
-  const hand = (file: FileModel): Pointer => createFileObject(core, process, file).address;
-  const clone = (position: number) => createFileEnumerator(core, process, files, position);
+export function createFileEnumerator(core: ServiceCore, process: ClientProcess, job: JobModel, files: readonly FileModel[], start: number): ComObject {
+  const hand = (file: FileModel): Pointer => createFileObject(core, process, job, file).address;
+  const clone = (position: number) => createFileEnumerator(core, process, job, files, position);
   return createEnumerator(core, enumFilesClass, IEnumBackgroundCopyFiles, files, start, hand, clone);
 }
 

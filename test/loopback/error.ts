@@ -2,7 +2,7 @@ import type { ComObject } from '../../src/com/com-object.js';
 import { BG_E_ERROR_INFORMATION_UNAVAILABLE, BG_E_FILE_NOT_AVAILABLE, E_INVALIDARG, E_UNEXPECTED, formatHresult, hresultMessage, S_OK } from '../../src/com/hresult.js';
 import { IBackgroundCopyError } from '../../src/com/interfaces.js';
 import { createFileObject } from './file.js';
-import type { ErrorModel } from './job-model.js';
+import type { ErrorModel, JobModel } from './job-model.js';
 import type { ClientProcess } from './process.js';
 import {
   counted,
@@ -20,7 +20,7 @@ const errorClass = loopbackClass(IBackgroundCopyError);
 
 const CONTEXTS = ['', 'Unknown context', 'Queue manager', 'Notification', 'Local file', 'Remote file', 'Transport', 'Remote application', 'Certificate callback'];
 
-export function createErrorObject(core: ServiceCore, process: ClientProcess, error: ErrorModel | undefined): ComObject {
+export function createErrorObject(core: ServiceCore, process: ClientProcess, job: JobModel, error: ErrorModel | undefined): ComObject {
   const fails = core.options.errorDescriptionFails;
   return errorClass.create({
     ...core.tracked('errors'),
@@ -37,7 +37,7 @@ export function createErrorObject(core: ServiceCore, process: ClientProcess, err
           writePointer(out!, 0n);
           return BG_E_FILE_NOT_AVAILABLE;
         }
-        writePointer(out!, createFileObject(core, process, error.file).address);
+        writePointer(out!, createFileObject(core, process, job, error.file).address);
         return S_OK;
       },
       GetErrorDescription: (_language, out) => {

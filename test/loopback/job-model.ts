@@ -13,15 +13,22 @@ import {
   BG_S_UNABLE_TO_DELETE_FILES,
   E_ACCESSDENIED,
   E_UNEXPECTED,
+  hresultByName,
   S_OK,
 } from '../../src/com/hresult.js';
 import { localSource, transferFile, TransferFailure, type Authentication, type TransferProgress } from './transfer.js';
+import { checkServerCertificate } from './server-certificate.js';
+import { IUnknown } from '../../src/com/interfaces.js';
+import { invokeSync } from '../../src/com/invoke.js';
+import type { Pointer } from '../../src/com/native-types.js';
 import { uploadFile } from './upload.js';
 import { keepRanges, type LoopbackRange } from './ranges.js';
 import { checkDownloadSize } from './download-size.js';
 import { jobStateNumber } from '../../src/com/enums.js';
 
 /** The loopback's model of one BITS job: its properties, its state machine and its transfer loop. */
+
+const BG_E_VALIDATION_FAILED = hresultByName('BG_E_VALIDATION_FAILED')!;
 
 /** BG_JOB_STATE values by name, from the library's one list of states. */
 export const State = {
@@ -48,6 +55,10 @@ export interface FileModel {
   committed?: boolean;
   /** IBackgroundCopyJob3::AddFileWithRanges: only these are kept, back to back (ranges.ts). */
   readonly ranges?: readonly LoopbackRange[];
+  /** The status line and headers of the server's last HTTP response for the file (IBackgroundCopyFile5's HTTP_RESPONSE_HEADERS). */
+  responseHeaders?: string;
+  /** IBackgroundCopyFile6::RequestFileRanges not yet in: once they are, the job stops (see {@link JobModel.requestedRangesIn}). */
+  requested?: LoopbackRange[];
 }
 
 /** A user name and password as SetCredentials stored them (NULL for the logged-on user's). */
@@ -159,6 +170,28 @@ export class JobModel {
   headers = '';
   /** IBackgroundCopyJobHttpOptions::SetSecurityFlags; accepted and kept, not acted on. */
   securityFlags = 0;
+  /** IBackgroundCopyJobHttpOptions::SetClientCertificateByID / ByName; kept and answered, not presented (no TLS here). */
+  clientCertificate: { readonly location: number; readonly storeName: string; readonly hash?: Buffer; readonly subjectName?: string } | undefined;
+  /**
+   * IBackgroundCopyJobHttpOptions2::SetHttpMethod; undefined for the default (GET, or BITS_POST for
+   * uploads). A custom one makes every error of a transfer fatal ("SetHttpMethod": "An error that
+   * would ordinarily be resumable ... transitions the job to an ERROR state").
+   */
+  httpMethod: string | undefined;
+  /** IBackgroundCopyJobHttpOptions3::MakeCustomHeadersWriteOnly: GetCustomHeaders refuses from then on. */
+  headersWriteOnly = false;
+  /**
+   * IBackgroundCopyJobHttpOptions3::SetServerCertificateValidationInterface: the callback, held with
+   * one reference; "not persisted", and let go when the job leaves the queue.
+   */
+  certificateValidator: Pointer | undefined;
+
+  /** Holds `validator` (a reference the caller gives), releasing the one held before. */
+  holdCertificateValidator(validator: Pointer | undefined): void {
+    const previous = this.certificateValidator;
+    this.certificateValidator = validator;
+    if (previous !== undefined) invokeSync(previous, IUnknown.method('Release'));
+  }
   /** IBackgroundCopyJob2::SetNotifyCmdLine; empty strings while unset, as GetNotifyCmdLine answers them. */
   notifyCommandLine = { program: '', parameters: '' };
   /**
@@ -279,6 +312,34 @@ export class JobModel {
     return done.length === this.files.length ? S_OK : BG_S_PARTIAL_COMPLETE;
   }
 
+  /**
+   * IBackgroundCopyFile3::SetValidationState(FALSE): the job "moves to ERROR with
+   * BG_E_VALIDATION_FAILED, progress reset; Resume downloads it again" (bits-com-extended.md, Job4 /
+   * File3 / File4). The file's error context is REMOTE_FILE, as for any content the server sent.
+   */
+  invalidate(file: FileModel): void {
+    this.#abort?.abort();
+    file.completed = false;
+    file.bytesTransferred = 0;
+    this.error = { hresult: BG_E_VALIDATION_FAILED, context: 5, file };
+    this.#setState(State.ERROR);
+    this.events.error(this);
+  }
+
+  /**
+   * "RequestFileRanges": once every requested range is in, the job is SUSPENDED, unless the whole
+   * file is (then it goes on to TRANSFERRED). The loopback downloads from the start, so a range is in
+   * once the bytes transferred reach its end.
+   */
+  requestedRangesIn(file: FileModel): void {
+    const total = file.bytesTotal;
+    if (file.requested === undefined || file.requested.length === 0 || total === undefined) return;
+    const end = (range: LoopbackRange): number => (range.length === undefined ? total : range.offset + range.length);
+    if (file.requested.some((range) => end(range) > file.bytesTransferred)) return;
+    file.requested = [];
+    if (file.bytesTransferred < total) this.suspend();
+  }
+
   /** Temporary-file cleanup after Cancel/Complete; resolves when it is done. */
   cleanup: Promise<void> = Promise.resolve();
 
@@ -301,6 +362,7 @@ export class JobModel {
 
   #finish(state: number, kept: readonly FileModel[]): void {
     clearTimeout(this.#downloadTimer);
+    this.holdCertificateValidator(undefined);
     this.#abort?.abort();
     this.state = state;
     this.modified = new Date();
@@ -389,6 +451,9 @@ export class JobModel {
           }
           file.bytesTransferred = 0;
           const progress: TransferProgress = {
+            responded: (headers) => {
+              file.responseHeaders = headers;
+            },
             connected: (bytes) => {
               file.bytesTotal = bytes;
               reachedTransferring = true;
@@ -398,10 +463,12 @@ export class JobModel {
               file.bytesTransferred += bytes;
               this.#lastProgress = Date.now();
               this.touch();
+              this.requestedRangesIn(file);
             },
           };
           const auth = { server: this.credentials.get(credentialKey(1, 1)) };
-          if (this.type === JobType.DOWNLOAD) await transferFile(file.url, file.tempPath, this.headers, signal, progress, auth);
+          await checkServerCertificate(file.url, this.securityFlags, this.certificateValidator, signal);
+          if (this.type === JobType.DOWNLOAD) await transferFile(file.url, file.tempPath, this.headers, signal, progress, auth, this.httpMethod);
           else await this.#upload(file, signal, progress, auth);
           if (file.ranges !== undefined) keepRanges(file, file.ranges);
           checkDownloadSize(this);
@@ -418,7 +485,7 @@ export class JobModel {
         if (counted && !this.options.faults.freezeErrorCount) this.errorCount++;
         this.error = { hresult: failure.hresult, context: failure.context, file: current };
         const timeout = this.noProgressTimeout * this.options.secondMs;
-        if (!failure.transient || this.noProgressTimeout === 0 || Date.now() - this.#lastProgress > timeout) {
+        if (!failure.transient || this.httpMethod !== undefined || this.noProgressTimeout === 0 || Date.now() - this.#lastProgress > timeout) {
           this.#setState(State.ERROR);
           this.events.error(this);
           return;

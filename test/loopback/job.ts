@@ -20,7 +20,6 @@ import {
   IBackgroundCopyJob3,
   IBackgroundCopyJob4,
   IBackgroundCopyJob5,
-  IBackgroundCopyJobHttpOptions,
   IID_IExternalConnection,
   IID_IMarshal,
   IUnknown,
@@ -30,7 +29,7 @@ import { BG_FILE_INFO, pointerSlot, readPointer, type Pointer } from '../../src/
 import { writeJobProgress, writeJobTimes } from '../../src/engine/com/structs.js';
 import { createFileEnumerator } from './enumerators.js';
 import { createErrorObject } from './error.js';
-import { createHttpOptions } from './http-options.js';
+import { queryHttpOptions } from './http-options.js';
 import { job2Handlers } from './job2.js';
 import { job3Handlers } from './job3.js';
 import { job4Handlers } from './job4.js';
@@ -131,7 +130,7 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
     },
     EnumFiles: (out) => {
       if (missing(out)) return E_INVALIDARG;
-      writePointer(out!, createFileEnumerator(core, process, [...model.files], 0).address);
+      writePointer(out!, createFileEnumerator(core, process, model, [...model.files], 0).address);
       return S_OK;
     },
     Suspend: () => model.suspend(),
@@ -153,7 +152,7 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
       if (model.error === undefined || (model.state !== State.ERROR && model.state !== State.TRANSIENT_ERROR)) {
         return BG_E_ERROR_INFORMATION_UNAVAILABLE;
       }
-      writePointer(out!, createErrorObject(core, process, model.error).address);
+      writePointer(out!, createErrorObject(core, process, model, model.error).address);
       return S_OK;
     },
     GetOwner: (out) => string(out, model.owner),
@@ -167,10 +166,14 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
         model.description = text!;
       }),
     GetDescription: (out) => string(out, model.description),
+    // "SetHttpMethod": a custom HTTP method puts the job at FOREGROUND and "prevents that priority from
+    // being changed"; the code of the refusal is undocumented: BG_E_INVALID_STATE here.
     SetPriority: (priority) =>
-      setter(priority >= 0 && priority <= 3, () => {
-        model.priority = priority;
-      }),
+      model.httpMethod !== undefined && priority !== model.priority && !model.final
+        ? BG_E_INVALID_STATE
+        : setter(priority >= 0 && priority <= 3, () => {
+            model.priority = priority;
+          }),
     GetPriority: (out) => (missing(out) ? E_INVALIDARG : (writeInt(out!, model.priority), S_OK)),
     // Wine checks the state first (BackgroundCopyJob_SetNotifyFlags, dlls/qmgr/job.c).
     SetNotifyFlags: (flags) =>
@@ -243,10 +246,7 @@ export function createJobObject(core: ServiceCore, process: ClientProcess, entry
   });
   const object: ComObject = (LATER_CLASSES.find((cls) => has(cls.iface)) ?? jobClass).create({
     onFinalRelease,
-    queryInterface: (iid) => {
-      if (iid === IBackgroundCopyJobHttpOptions.iid) return createHttpOptions(core, process, model, object).address;
-      return undefined;
-    },
+    queryInterface: (iid) => queryHttpOptions(core, process, model, object, iid),
     methods,
   });
   return object;

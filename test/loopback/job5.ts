@@ -29,6 +29,7 @@ import koffi from 'koffi';
 
 /** Two configurations BITS refuses together (dynamic content with ranges or on-demand mode). */
 const BG_E_UNSUPPORTED_JOB_CONFIGURATION = hresultByName('BG_E_UNSUPPORTED_JOB_CONFIGURATION')!;
+const BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD = hresultByName('BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD')!;
 /** BG_AUTH_TARGET_PROXY: the one target USE_STORED_CREDENTIALS takes. */
 const PROXY = 2;
 /** Every BITS_COST_STATE_* bit, BITS_COST_STATE_RESERVED and BITS_COST_OPTION_IGNORE_CONGESTION. */
@@ -89,6 +90,8 @@ export function job5Handlers(model: JobModel, bitsVersion: string): Pick<MethodH
       bytes.writeBigUInt64LE(toBigInt(value.hi), 8);
       const refusal = rule.check?.(model, bytes);
       if (refusal !== undefined) return refusal;
+      // "SetHttpMethod": "BITS doesn't allow DYNAMIC_CONTENT nor ON_DEMAND_MODE jobs with SetHttpMethod".
+      if ((id === DYNAMIC_CONTENT || id === ON_DEMAND_MODE) && enabled(bytes) && model.httpMethod !== undefined) return BG_E_NOT_SUPPORTED_WITH_CUSTOM_HTTP_METHOD;
       model.properties.set(id, bytes);
       model.touch();
       return S_OK;

@@ -221,6 +221,7 @@ export class LoopbackService {
     for (const entry of this.#jobs.values()) {
       entry.model.suspend();
       this.#setTarget(entry, undefined);
+      entry.model.holdCertificateValidator(undefined);
     }
     await this.settled();
     for (const entry of this.#jobs.values()) this.notifier.forget(entry.model.id);
@@ -271,11 +272,11 @@ export class LoopbackService {
         // "Do not release pJob; BITS releases the interface when the method returns" (IBackgroundCopyCallback::JobTransferred).
         const job = to.process.jobObject(entry);
         if (kind === 'error') {
-          const error = createErrorObject(this.#core, to.process, entry.model.error);
+          const error = createErrorObject(this.#core, to.process, entry.model, entry.model.error);
           return { args: [job.address, error.address], created: [job, error] };
         }
         if (kind === 'fileTransferred' && file !== undefined) {
-          const fileObject = createFileObject(this.#core, to.process, file);
+          const fileObject = createFileObject(this.#core, to.process, entry.model, file);
           return { args: [job.address, fileObject.address], created: [job, fileObject] };
         }
         return { args: kind === 'modification' ? [job.address, 0] : [job.address], created: [job] };

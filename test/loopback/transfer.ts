@@ -11,6 +11,10 @@ import {
   WININET_E_CANNOT_CONNECT,
 } from '../../src/com/hresult.js';
 import type { Credential } from './job-model.js';
+import { Agent } from 'undici';
+
+/** Requests whose server certificate the job model has already judged (server-certificate.ts). */
+const CHECKED_ELSEWHERE = new Agent({ connect: { rejectUnauthorized: false } });
 
 /** The loopback's transfer of one file into its temporary name, as BITS would do it. */
 
@@ -32,6 +36,14 @@ export interface TransferProgress {
    */
   connected(bytes: number | undefined): void;
   advance(bytes: number): void;
+  /** The server's answer, as its status line and headers (CRLF-separated), whatever the status. */
+  responded?(headers: string): void;
+}
+
+/** A response's status line and headers as BITS hands them out (BITS_FILE_PROPERTY_ID_HTTP_RESPONSE_HEADERS). */
+function headerBlock(response: Response): string {
+  const lines = [`HTTP/1.1 ${response.status} ${response.statusText}`.trimEnd(), ...[...response.headers].map(([name, value]) => `${name}: ${value}`)];
+  return `${lines.join('\r\n')}\r\n`;
 }
 
 /** The local path a file URL or plain path names; undefined for an http(s) URL. */
@@ -71,7 +83,10 @@ export function headerPairs(headers: string): Array<[string, string]> {
 export async function request(url: string, init: RequestInit & { headers: Array<[string, string]> }, auth: Authentication, signal: AbortSignal): Promise<Response> {
   const attempt = async (extra: Array<[string, string]>): Promise<Response> => {
     try {
-      return await fetch(url, { ...init, signal, headers: [...init.headers, ...extra] });
+      // Over https the server's certificate was already checked as BITS checks it (server-certificate.ts).
+      // (Node's fetch takes an undici dispatcher; its typings name the undici bundled with Node, not this one.)
+      const tls = url.startsWith('https:') ? ({ dispatcher: CHECKED_ELSEWHERE } as unknown as RequestInit) : {};
+      return await fetch(url, { ...init, ...tls, signal, headers: [...init.headers, ...extra] });
     } catch (error) {
       if (signal.aborted) throw error;
       const code = errorCode(error);
@@ -86,10 +101,11 @@ export async function request(url: string, init: RequestInit & { headers: Array<
   return attempt([['authorization', `Basic ${Buffer.from(`${basic.userName}:${basic.password}`).toString('base64')}`]]);
 }
 
-async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress, auth: Authentication): Promise<Readable> {
+async function source(url: string, headers: string, signal: AbortSignal, progress: TransferProgress, auth: Authentication, method: string): Promise<Readable> {
   const path = localSource(url);
   if (path === undefined) {
-    const response = await request(url, { headers: headerPairs(headers) }, auth, signal);
+    const response = await request(url, { method, headers: headerPairs(headers) }, auth, signal);
+    progress.responded?.(headerBlock(response));
     if (!response.ok || response.body === null) {
       await response.body?.cancel();
       throw new TransferFailure(hresultForHttpStatus(response.status), 5, isTransientStatus(response.status));
@@ -116,8 +132,10 @@ export async function transferFile(
   signal: AbortSignal,
   progress: TransferProgress,
   auth: Authentication = { server: undefined },
+  /** IBackgroundCopyJobHttpOptions2::SetHttpMethod's, when one was set. */
+  method = 'GET',
 ): Promise<void> {
-  const input = await source(url, headers, signal, progress, auth);
+  const input = await source(url, headers, signal, progress, auth, method);
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       progress.advance(chunk.length);

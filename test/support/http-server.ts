@@ -26,6 +26,8 @@ export interface TestServer {
   requests(path: string): number;
   /** The headers of the last request for a path. */
   lastHeaders(path: string): Record<string, string | string[] | undefined> | undefined;
+  /** The method of the last request for a path. */
+  lastMethod(path: string): string | undefined;
   /** What a closed upload session of /upload/<name> received, the last one first; undefined before any. */
   uploaded(name: string): Buffer | undefined;
   /** Lets every /gate/<name> response, waiting or to come, send the rest of its body. */
@@ -85,6 +87,7 @@ function rangeHeaders(start: number, size: number): Record<string, string | numb
 export async function startTestServer(): Promise<TestServer> {
   const counts = new Map<string, number>();
   const headers = new Map<string, IncomingMessage['headers']>();
+  const methods = new Map<string, string>();
   const flaky = new Map<string, number>();
   const gates = new Map<string, { open: boolean; waiting: Array<() => void> }>();
   const gate = (name: string) => {
@@ -96,6 +99,7 @@ export async function startTestServer(): Promise<TestServer> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     counts.set(url.pathname, (counts.get(url.pathname) ?? 0) + 1);
     headers.set(url.pathname, req.headers);
+    methods.set(url.pathname, req.method ?? '');
     const [, route, name = ''] = url.pathname.split('/');
     const size = Number(url.searchParams.get('size') ?? 65536);
     if (!authorized(req, url)) {
@@ -151,6 +155,7 @@ export async function startTestServer(): Promise<TestServer> {
     url: (path) => `${origin}${path}`,
     requests: (path) => counts.get(path) ?? 0,
     lastHeaders: (path) => headers.get(path),
+    lastMethod: (path) => methods.get(path),
     uploaded: (name) => uploads.received(name),
     open: (name) => {
       const opened = gate(name);

@@ -496,6 +496,72 @@ const scenarios: Record<string, (bits: BitsManager) => Promise<Record<string, un
     await job.release();
     return { answers, files };
   },
+
+  /**
+   * IBackgroundCopyFile2-6 as Wine has them (dlls/qmgr/file.c): its file object answers
+   * QueryInterface for IBackgroundCopyFile and File2 only, and File2's two methods answer E_NOTIMPL.
+   */
+  async files(bits) {
+    const url = `${origin}/files/wine-file?size=100`;
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: files', files: [{ url, localPath: local('wine-file.bin') }] });
+    const [file, ...others] = await job.files();
+    const answers: Record<string, unknown> = {};
+    const calls: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+      ['getFileRanges', () => file!.getFileRanges()],
+      ['setRemoteName', () => file!.setRemoteName(`${origin}/files/elsewhere?size=100`)],
+      ['getTemporaryName', () => file!.getTemporaryName()],
+      ['getPeerDownloadStats', () => file!.getPeerDownloadStats()],
+      ['getProperty', () => file!.getProperty('httpResponseHeaders')],
+      ['getFilledFileRanges', () => file!.getFilledFileRanges()],
+    ];
+    const describeError = (error: unknown): unknown => {
+      const { name, code, interfaceName, introducedIn } = error as { name?: string; code?: string; interfaceName?: string; introducedIn?: string };
+      return name === 'InterfaceNotSupportedError' ? { name, interfaceName, introducedIn } : (code ?? String(error));
+    };
+    for (const [name, call] of calls) answers[name] = await call().then((value) => ({ value: value ?? null }), describeError);
+    const info = await file!.getInfo();
+    await file!.release();
+    await job.cancel();
+    await job.release();
+    return { answers, others: others.length, url: info.url };
+  },
+
+  /**
+   * IBackgroundCopyJobHttpOptions as Wine has it (dlls/qmgr/job.c): custom headers kept and sent with
+   * the request, security flags kept (whatever their value) and read back, client certificates
+   * E_NOTIMPL; no IBackgroundCopyJobHttpOptions2.
+   */
+  async 'http-options'(bits) {
+    const job = await bits.createJob({ displayName: 'rx-bits e2e: http options', files: [{ url: `${origin}/files/options?size=2000`, localPath: local('options.bin') }] });
+    await job.setCustomHeaders({ 'X-Rx-Bits': 'wine' });
+    const headers = await job.getCustomHeaders();
+    const initial = await job.getSecurityOptions();
+    await job.setSecurityOptions({ checkRevocation: true, ignoreCertificateErrors: ['unknownCa', 'dateInvalid'], redirects: 'disallow', allowHttpsToHttp: true });
+    const security = await job.getSecurityOptions();
+    const answers: Record<string, unknown> = {};
+    const calls: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+      ['setClientCertificate', () => job.setClientCertificate({ storeLocation: 'currentUser', storeName: 'MY', subjectName: 'CN=rx-bits' })],
+      ['getClientCertificate', () => job.getClientCertificate()],
+      ['removeClientCertificate', () => job.removeClientCertificate()],
+      ['setHttpMethod', () => job.setHttpMethod('PUT')],
+      ['getHttpMethod', () => job.getHttpMethod()],
+      ['setServerCertificateValidation', () => job.setServerCertificateValidation({ sha256: ['ab'.repeat(32)] })],
+      ['makeCustomHeadersWriteOnly', () => job.makeCustomHeadersWriteOnly()],
+    ];
+    for (const [name, call] of calls) {
+      answers[name] = await call().then(
+        (value) => ({ value: value ?? null }),
+        (error: unknown) => {
+          const { name: type, operation, interfaceName, introducedIn, code } = error as { name?: string; operation?: string; interfaceName?: string; introducedIn?: string; code?: string };
+          if (type === 'InterfaceNotSupportedError') return { name: type, interfaceName, introducedIn };
+          return type === 'ComError' ? { name: type, code } : { name: type, operation };
+        },
+      );
+    }
+    const result = await transfer(job);
+    await job.release();
+    return { headers, initial, security, answers, result, sha256: sha256(local('options.bin')) };
+  },
 };
 
 /** Waits for another process to write a file (the two processes' only channel). */

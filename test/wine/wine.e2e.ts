@@ -158,6 +158,44 @@ describe('rx-bits against Wine’s BITS', () => {
     expect(details?.files).toBe(0);
   });
 
+  test('IBackgroundCopyFile2 is E_NOTIMPL on Wine, File3-6 an InterfaceNotSupportedError each', async () => {
+    const { details } = await scenario('files');
+    const refused = (interfaceName: string, introducedIn: string) => ({ name: 'InterfaceNotSupportedError', interfaceName, introducedIn });
+    expect(details?.answers).toEqual({
+      getFileRanges: 'E_NOTIMPL',
+      setRemoteName: 'E_NOTIMPL',
+      getTemporaryName: refused('IBackgroundCopyFile3', '3.0'),
+      getPeerDownloadStats: refused('IBackgroundCopyFile4', '4.0'),
+      getProperty: refused('IBackgroundCopyFile5', '5.0'),
+      getFilledFileRanges: refused('IBackgroundCopyFile6', '10.1'),
+    });
+    // One file, and SetRemoteName moved nothing.
+    expect(details?.others).toBe(0);
+    expect(details?.url).toMatch(/\/files\/wine-file\?size=100$/);
+  });
+
+  test('IBackgroundCopyJobHttpOptions: custom headers reach the server, security flags round-trip, client certificates are refused; no HttpOptions2-3', async () => {
+    const { details } = await scenario('http-options');
+    expect(details?.headers).toEqual({ 'X-Rx-Bits': 'wine' });
+    expect(details?.initial).toEqual({ checkRevocation: false, ignoreCertificateErrors: [], redirects: 'allowSilent', allowHttpsToHttp: false });
+    expect(details?.security).toEqual({ checkRevocation: true, ignoreCertificateErrors: ['dateInvalid', 'unknownCa'], redirects: 'disallow', allowHttpsToHttp: true });
+    const notImplemented = (method: string) => ({ name: 'NotSupportedByBackendError', operation: `IBackgroundCopyJobHttpOptions::${method}` });
+    const noHttpOptions2 = { name: 'InterfaceNotSupportedError', interfaceName: 'IBackgroundCopyJobHttpOptions2', introducedIn: '10.2' };
+    const noHttpOptions3 = { name: 'InterfaceNotSupportedError', interfaceName: 'IBackgroundCopyJobHttpOptions3', introducedIn: '10.3' };
+    expect(details?.answers).toEqual({
+      setClientCertificate: notImplemented('SetClientCertificateByName'),
+      // Its E_NOTIMPL leaves the out-parameters NULL, and what reaches us is the marshaller's answer.
+      getClientCertificate: { name: 'ComError', code: 'RPC_X_NULL_REF_POINTER' },
+      removeClientCertificate: notImplemented('RemoveClientCertificate'),
+      setHttpMethod: noHttpOptions2,
+      getHttpMethod: noHttpOptions2,
+      setServerCertificateValidation: noHttpOptions3,
+      makeCustomHeadersWriteOnly: noHttpOptions3,
+    });
+    expect(details?.sha256).toBe(sha256(content(2000)));
+    expect(server.lastHeaders('/files/options')?.['x-rx-bits']).toBe('wine');
+  });
+
   test('an HTTP download, completed by completeWhenTransferred, has the served bytes', async () => {
     const { details } = await scenario('http-download');
     expect(details?.sha256).toBe(sha256(content(300_000)));
