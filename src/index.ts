@@ -93,6 +93,7 @@ export { defaultRuntime, win32Runtime, type ComRuntime } from './com/runtime.js'
 export {
   type ErrorEvent,
   type EventSource,
+  type FileRangesTransferredEvent,
   type FileTransferredEvent,
   type JobEvent,
   type JobEventType,
@@ -115,6 +116,7 @@ export { transferred$ } from './observables/transferred.js';
 export { error$ } from './observables/error.js';
 export { modification$ } from './observables/modification.js';
 export { fileTransferred$ } from './observables/file-transferred.js';
+export { fileRangesTransferred$ } from './observables/file-ranges-transferred.js';
 export { state$ } from './observables/state.js';
 export { progress$ } from './observables/progress.js';
 export { BitsJobError, type JobAttempt } from './operators/bits-job-error.js';

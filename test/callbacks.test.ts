@@ -4,7 +4,7 @@ import { CallbackObject, liveCallbackObjects } from '../src/com/callback-object.
 import { ComClass } from '../src/com/com-object.js';
 import { encodeGuid, type Guid } from '../src/com/guid.js';
 import { E_NOINTERFACE, S_OK, toUnsignedHresult } from '../src/com/hresult.js';
-import { IBackgroundCopyCallback2, IID_IExternalConnection, IID_IMarshal, IUnknown } from '../src/com/interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyCallback3, IID_IExternalConnection, IID_IMarshal, IUnknown } from '../src/com/interfaces.js';
 import { invokeAsync, invokeSync } from '../src/com/invoke.js';
 import { readFileInfo, readJobError } from '../src/com/job.js';
 import { pointerSlot, readPointer } from '../src/com/native-types.js';
@@ -13,19 +13,19 @@ import { CALLBACK_QUERY_ORDER } from './loopback/service.js';
 import { Recorder, until, useLoopback } from './support/harness.js';
 
 describe('callback object on its own', () => {
-  test('answers IUnknown and both callback IIDs with itself, refuses IMarshal and everything else', () => {
+  test('answers IUnknown and the three callback IIDs with itself, refuses IMarshal and everything else', () => {
     const callback = new CallbackObject(() => undefined);
     const ask = (iid: Guid) => {
       const slot = pointerSlot();
       const hr = toUnsignedHresult(invokeSync(callback.address, IUnknown.method('QueryInterface'), encodeGuid(iid), slot));
       return { hr, pointer: readPointer(slot) };
     };
-    for (const iid of [IUnknown.iid, IBackgroundCopyCallback2.iid, IBackgroundCopyCallback2.base!.iid]) {
+    for (const iid of [IUnknown.iid, IBackgroundCopyCallback3.iid, IBackgroundCopyCallback2.iid, IBackgroundCopyCallback2.base!.iid]) {
       expect(ask(iid)).toEqual({ hr: S_OK, pointer: callback.address });
     }
-    expect(callback.refCount).toBe(4);
+    expect(callback.refCount).toBe(5);
     for (const iid of [IID_IMarshal, IID_IExternalConnection]) expect(ask(iid)).toEqual({ hr: E_NOINTERFACE, pointer: 0n });
-    for (let i = 0; i < 3; i++) invokeSync(callback.address, IUnknown.method('Release'));
+    for (let i = 0; i < 4; i++) invokeSync(callback.address, IUnknown.method('Release'));
     callback.dispose();
     expect(liveCallbackObjects()).toBe(0);
   });

@@ -75,6 +75,10 @@ const REFERENCE: Record<string, { iid: string; slots: Record<number, string> }> 
     iid: '659CDEAC-489E-11D9-A9CD-000D56965251',
     slots: { 3: 'JobTransferred', 4: 'JobError', 5: 'JobModification', 6: 'FileTransferred' },
   },
+  IBackgroundCopyCallback3: {
+    iid: '98C97BD2-E32B-4AD8-A528-95FD8B16BD42',
+    slots: { 3: 'JobTransferred', 4: 'JobError', 5: 'JobModification', 6: 'FileTransferred', 7: 'FileRangesTransferred' },
+  },
   // Not in the reference: bits2_5.h (IID and slot order checked against the SDK header).
   IBackgroundCopyJobHttpOptions: {
     iid: 'F1BD1079-9F01-4BDC-8036-F09B70095066',

@@ -14,6 +14,7 @@ import {
   type JobEvent,
   type RegistrationChange,
 } from '../src/index.js';
+import type { HubEvent } from '../src/observables/events.js';
 import { hubFor, liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { Recorder, until, useLoopback } from './support/harness.js';
 
@@ -566,7 +567,7 @@ describe('errors and terminal events', () => {
 
   test('a job that ends while only state$ watches puts no modification event on the hub', async () => {
     const job = await h.bits.createJob({ displayName: 'state-only' });
-    const all: JobEvent[] = [];
+    const all: HubEvent[] = [];
     const hub = hubFor(job);
     const tap = hub.events.subscribe((event) => all.push(event));
     const states = lastValueFrom(state$(job, { pollInterval: 600_000 }).pipe(toArray()));

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CallbackObject, callbackTrampolines, liveCallbackObjects, type Notification, type NotificationKind } from '../src/com/callback-object.js';
 import { S_OK } from '../src/com/hresult.js';
 import type { ComMethod } from '../src/com/interface-table.js';
-import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from '../src/com/interfaces.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyCallback3, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from '../src/com/interfaces.js';
 import { IDODownloadStatusCallback } from '../src/com/do-interfaces.js';
 import { invokeSync } from '../src/com/invoke.js';
 import { POINTER_SIZE, type Pointer } from '../src/com/native-types.js';
@@ -126,7 +126,7 @@ afterAll(async () => {
 describe('the receiver thread', () => {
   test('registers one set of trampolines for every object', () => {
     expect(callbackTrampolines()).toBe(
-      IBackgroundCopyCallback2.methods.length + IDODownloadStatusCallback.methods.length + IBackgroundCopyServerCertificateValidationCallback.methods.length,
+      IBackgroundCopyCallback3.methods.length + IDODownloadStatusCallback.methods.length + IBackgroundCopyServerCertificateValidationCallback.methods.length,
     );
   });
 
@@ -157,7 +157,7 @@ describe('the receiver thread', () => {
   });
 
   test('more notifications than the shared ring holds while the main thread is blocked: the rest are posted, none lost or reordered', async () => {
-    const heard: NotificationKind[] = [];
+    const heard: Array<Notification['kind']> = [];
     const callback = new CallbackObject((n) => heard.push(n.kind));
     const kinds: NotificationKind[] = ['modification', 'transferred', 'modification', 'modification', 'error'];
     const plan = Array.from({ length: 3000 }, (_, i) => ({ self: callback.address, kind: kinds[i % kinds.length]!, carried: null }));

@@ -24,7 +24,9 @@ export type Capability =
   | 'upload jobs'
   | 'custom headers'
   | 'client certificates'
-  | 'all users';
+  | 'all users'
+  /** BG_NOTIFY_FILE_RANGES_TRANSFERRED and IBackgroundCopyCallback3 (BITS 10.1). */
+  | 'FileRangesTransferred';
 
 /**
  * What each backend lacks, and why.
@@ -39,11 +41,13 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<Capability, string>>> = {
     ['upload jobs', 'it only downloads'],
     ['custom headers', "give them to createJob: DO takes HttpCustomHeaders only before a download starts"],
     ['all users', "it lists a caller's own downloads only"],
+    ['FileRangesTransferred', 'the bridge refuses its flag: DO reports a download as a whole, never by ranges'],
   ]),
   portable: new Map([
     ['upload jobs', 'it only downloads (an upload needs the BITS server extension on the other side)'],
     ['client certificates', 'it has no certificate stores to take them from'],
     ['all users', "it keeps one user's jobs, in that user's state directory"],
+    ['FileRangesTransferred', 'it refuses the flag: it never calls IBackgroundCopyCallback3'],
   ]),
 };
 

@@ -1,11 +1,13 @@
 import { ComPtr } from './com-ptr.js';
 import type { Guid } from './guid.js';
 import { IBackgroundCopyError, IBackgroundCopyFile } from './interfaces.js';
+import type { NotificationKind } from './enums.js';
+import type { FileRange } from './file-ranges.js';
 import type { Pointer } from './native-types.js';
 import { liveReceiverObjects, readyReceiver, receiverReady, receiverTrampolines, type ReceiverObject } from './receiver-thread.js';
 
 /**
- * Our IBackgroundCopyCallback2. The service calls it on its own threads; every callback object is
+ * Our IBackgroundCopyCallback3 (Callback2's methods and FileRangesTransferred). The service calls it on its own threads; every callback object is
  * hosted by the receiver thread (receiver-thread.ts), which answers S_OK at once, so the service's
  * thread never waits for the application's main thread (BITS allows four notifications in flight
  * per user across every application). The notifications reach the sink afterwards, on the main
@@ -16,9 +18,16 @@ export type Notification =
   | { readonly kind: 'transferred' }
   | { readonly kind: 'error'; readonly error: ComPtr<typeof IBackgroundCopyError> | undefined }
   | { readonly kind: 'modification' }
-  | { readonly kind: 'fileTransferred'; readonly file: ComPtr<typeof IBackgroundCopyFile> | undefined };
+  | { readonly kind: 'fileTransferred'; readonly file: ComPtr<typeof IBackgroundCopyFile> | undefined }
+  | {
+      readonly kind: 'fileRangesTransferred';
+      readonly file: ComPtr<typeof IBackgroundCopyFile> | undefined;
+      /** The ranges completed since the previous call, copied during the call. */
+      readonly ranges: readonly FileRange[];
+    };
 
-export type NotificationKind = Notification['kind'];
+/** The notifications that carry no more than a pointer: IBackgroundCopyCallback2's. */
+export type { NotificationKind } from './enums.js';
 
 /** Receives notifications on the main thread, in call order; takes ownership of the pointers. */
 export type NotificationSink = (notification: Notification) => void;
@@ -59,17 +68,19 @@ export class CallbackObject {
 
   constructor(sink: NotificationSink, options: CallbackObjectOptions = {}) {
     const { onQueryInterface } = options;
+    const deliver = (received: Notification): void => {
+      try {
+        sink(received);
+      } catch (error) {
+        if ('error' in received) void received.error?.release();
+        if ('file' in received) void received.file?.release();
+        (options.onSinkError ?? ((e: unknown) => warn(e, 'a notification sink')))(error);
+      }
+    };
     this.#object = readyReceiver().create({
-      notify: (kind, pointer) => {
-        const received = notification(kind, pointer);
-        try {
-          sink(received);
-        } catch (error) {
-          if ('error' in received) void received.error?.release();
-          if ('file' in received) void received.file?.release();
-          (options.onSinkError ?? ((e: unknown) => warn(e, 'a notification sink')))(error);
-        }
-      },
+      notify: (kind, pointer) => deliver(notification(kind, pointer)),
+      ranges: (file, ranges) =>
+        deliver({ kind: 'fileRangesTransferred', file: file === null ? undefined : ComPtr.adopt(file, IBackgroundCopyFile), ranges }),
       ...(onQueryInterface === undefined ? {} : { queryInterface: onQueryInterface }),
     });
   }

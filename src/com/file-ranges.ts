@@ -62,19 +62,24 @@ export function encodeFileRanges(ranges: readonly FileRange[]): Buffer {
   return buffer;
 }
 
+/** A BG_FILE_RANGE array the caller does not own, copied out; `length` is left out for BG_LENGTH_TO_EOF. */
+export function decodeFileRanges(address: Pointer, count: number): FileRange[] {
+  const raw = count === 0 ? [] : (koffi.decode(address, BG_FILE_RANGE, count) as Array<{ InitialOffset: number | bigint; Length: number | bigint }>);
+  return raw.map((range) => {
+    const offset = Number(range.InitialOffset);
+    const length = toBigInt(range.Length);
+    return length === BG_LENGTH_TO_EOF ? { offset } : { offset, length: Number(length) };
+  });
+}
+
 /**
  * The BG_FILE_RANGE array a service returned in task memory (GetFileRanges, GetFilledFileRanges),
- * decoded and freed; `length` is left out for BG_LENGTH_TO_EOF. A NULL array is no ranges.
+ * decoded and freed. A NULL array is no ranges.
  */
 export function takeFileRanges(runtime: Pick<ComRuntime, 'freeTaskMemory'>, address: Pointer, count: number): FileRange[] {
   if (address === 0n) return [];
   try {
-    const raw = count === 0 ? [] : (koffi.decode(address, BG_FILE_RANGE, count) as Array<{ InitialOffset: number | bigint; Length: number | bigint }>);
-    return raw.map((range) => {
-      const offset = Number(range.InitialOffset);
-      const length = toBigInt(range.Length);
-      return length === BG_LENGTH_TO_EOF ? { offset } : { offset, length: Number(length) };
-    });
+    return decodeFileRanges(address, count);
   } finally {
     runtime.freeTaskMemory(address);
   }

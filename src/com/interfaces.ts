@@ -197,6 +197,19 @@ export const IBackgroundCopyCallback2 = defineInterface(
   },
 );
 
+/**
+ * BITS 10.1 (bits10_1.h, slot 7): implemented by us. FileRangesTransferred reports the ranges of a file
+ * completed since its last call; `ranges` belongs to the service and lives only during the call.
+ */
+export const IBackgroundCopyCallback3 = defineInterface(
+  'IBackgroundCopyCallback3',
+  '98C97BD2-E32B-4AD8-A528-95FD8B16BD42',
+  IBackgroundCopyCallback2,
+  {
+    FileRangesTransferred: 'HRESULT (void *job, void *file, uint32 rangeCount, const BG_FILE_RANGE *ranges)',
+  },
+);
+
 /** BITS 2.5: custom HTTP headers and client certificates (bits2_5.h). Delivery Optimization lacks it. */
 export const IBackgroundCopyJobHttpOptions = defineInterface(
   'IBackgroundCopyJobHttpOptions',

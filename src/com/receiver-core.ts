@@ -3,7 +3,8 @@ import { decodeGuid, type Guid } from './guid.js';
 import { E_NOINTERFACE, E_POINTER, E_UNEXPECTED, S_OK, toSignedHresult, TRUST_E_FAIL } from './hresult.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
 import { DO_DOWNLOAD_STATUS } from './do-native-types.js';
-import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
+import { IBackgroundCopyCallback3, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
+import { decodeFileRanges, type FileRange } from './file-ranges.js';
 import { matchesPins } from './certificate-pins.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import type { NotificationKind } from './enums.js';
@@ -11,8 +12,8 @@ import type { NotificationKind } from './enums.js';
 /**
  * What the receiver thread (receiver-worker.ts) and the main thread (receiver-thread.ts) share about
  * callback objects: their state in one SharedArrayBuffer, and the methods of the three interfaces
- * they implement, which run on whichever of the two threads a call lands on: IBackgroundCopyCallback2
- * (BITS), IDODownloadStatusCallback (Delivery Optimization) and
+ * they implement, which run on whichever of the two threads a call lands on: IBackgroundCopyCallback3
+ * (BITS, with Callback2's methods), IDODownloadStatusCallback (Delivery Optimization) and
  * IBackgroundCopyServerCertificateValidationCallback (BITS 10.3).
  *
  * Every object is a native block `{ lpVtbl, slot, pins }` sharing its interface's one vtable (`pins`:
@@ -35,9 +36,21 @@ export interface DoStatusRecord {
   readonly extendedError: number;
 }
 
+/**
+ * A FileRangesTransferred call's record: the file it names (AddRef'd) and its ranges, copied during
+ * the call, since the service frees the array once the call returns.
+ */
+export interface RangesRecord {
+  readonly serial: number;
+  readonly seq: number;
+  readonly pointer: Pointer | null;
+  readonly ranges: readonly FileRange[];
+}
+
 /** A call's record for the main thread, numbered per object (`seq`) so that it is delivered in order. */
 export type Forwarded =
   | { readonly serial: number; readonly seq: number; readonly kind: NotificationKind; readonly pointer: Pointer | null }
+  | RangesRecord
   | { readonly serial: number; readonly seq: number; readonly status: DoStatusRecord }
   | { readonly serial: number; readonly seq: number; readonly iid: Guid };
 
@@ -50,7 +63,7 @@ export type ReceiverMessage =
 
 /**
  * Header cells (int32 indices): the receiver's status, the live object count; the vtables at bytes 8
- * (IBackgroundCopyCallback2), 16 (IDODownloadStatusCallback) and 24
+ * (IBackgroundCopyCallback3), 16 (IDODownloadStatusCallback) and 24
  * (IBackgroundCopyServerCertificateValidationCallback).
  */
 const STATUS = 0;
@@ -203,7 +216,7 @@ export interface CallbackHost {
   fault(error: unknown, method: string): void;
 }
 
-type CallbackMethodName = (typeof IBackgroundCopyCallback2.methods)[number]['name'];
+type CallbackMethodName = (typeof IBackgroundCopyCallback3.methods)[number]['name'];
 type StatusMethodName = (typeof IDODownloadStatusCallback.methods)[number]['name'];
 type CertificateMethodName = (typeof IBackgroundCopyServerCertificateValidationCallback.methods)[number]['name'];
 export type CallbackMethod = (self: Pointer | null, ...args: unknown[]) => number;
@@ -282,34 +295,54 @@ function unknownMethods(
 /**
  * The methods of every BITS callback object, for one thread. Notifications answer S_OK at once, whatever
  * happens: an error HRESULT from JobTransferred/JobError makes BITS call again and again, and each
- * call holds one of the user's four notification slots. The pointer a JobError or FileTransferred
- * carries is AddRef'd here, before answering, since the service may release it right after.
+ * call holds one of the user's four notification slots. The pointer a JobError, FileTransferred or
+ * FileRangesTransferred carries is AddRef'd here, before answering, since the service may release it
+ * right after (the job and the file are the service's: never Released on its behalf).
  */
 export function callbackMethods(host: CallbackHost): Record<CallbackMethodName, CallbackMethod> {
   const { memory } = host;
+  const name = 'IBackgroundCopyCallback3';
+  /** The carried pointer, AddRef'd to outlive the call; null for a NULL one. */
+  const keep = (carried: unknown): Pointer | null => {
+    if (missing(carried)) return null;
+    addRefForeign(carried as Pointer);
+    return carried as Pointer;
+  };
+  /**
+   * Runs `record` for a call to a live object: S_OK at once, and nothing taken, when the object is
+   * detached (a late call: a replay, a retry in flight). `record` takes the object's next number last,
+   * once nothing can fail: a number taken and never forwarded would hold back every later record.
+   */
+  const answer = (self: Pointer | null, method: string, record: (slot: number) => Forwarded): number => {
+    try {
+      const slot = slotOf(memory, self);
+      if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
+      if ((memory.flags(slot) & DETACHED) === 0) host.forward(record(slot));
+    } catch (error) {
+      host.fault(error, `${name}::${method}`);
+    }
+    return S_OK;
+  };
   const notify =
-    (kind: NotificationKind, name: string, carries: boolean): CallbackMethod =>
-    (self, ...args) => {
-      try {
-        const slot = slotOf(memory, self);
-        if (slot === undefined) return toSignedHresult(E_UNEXPECTED);
-        // Detached: a late call (a replay, a retry in flight) is acknowledged and dropped, nothing taken.
-        if ((memory.flags(slot) & DETACHED) !== 0) return S_OK;
-        const carried = carries ? (args[1] as Pointer | null) : null;
-        const pointer = missing(carried) ? null : carried;
-        if (pointer !== null) addRefForeign(pointer);
-        host.forward({ serial: memory.serial(slot), seq: memory.nextSeq(slot), kind, pointer });
-      } catch (error) {
-        host.fault(error, `IBackgroundCopyCallback2::${name}`);
-      }
-      return S_OK;
-    };
+    (kind: NotificationKind, method: string, carries: boolean): CallbackMethod =>
+    (self, ...args) =>
+      answer(self, method, (slot) => {
+        const pointer = carries ? keep(args[1]) : null;
+        return { serial: memory.serial(slot), seq: memory.nextSeq(slot), kind, pointer };
+      });
   return {
-    ...unknownMethods(host, IBackgroundCopyCallback2.iids, 'IBackgroundCopyCallback2'),
+    ...unknownMethods(host, IBackgroundCopyCallback3.iids, name),
     JobTransferred: notify('transferred', 'JobTransferred', false),
     JobError: notify('error', 'JobError', true),
     JobModification: notify('modification', 'JobModification', false),
     FileTransferred: notify('fileTransferred', 'FileTransferred', true),
+    FileRangesTransferred: (self, _job, file, rangeCount, ranges) =>
+      answer(self, 'FileRangesTransferred', (slot) => {
+        // Copied before the file is kept: a decoding failure then leaves no reference behind.
+        const copied = missing(ranges) ? [] : decodeFileRanges(ranges as Pointer, rangeCount as number);
+        const pointer = keep(file);
+        return { serial: memory.serial(slot), seq: memory.nextSeq(slot), pointer, ranges: copied };
+      }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { NOTIFY_FLAG_OF_KIND, type NotificationKind } from './enums.js';
 import type { Pointer } from './native-types.js';
+import type { Forwarded } from './receiver-core.js';
 
 /**
  * How the receiver thread hands notifications to the main thread: a single-producer, single-consumer
@@ -15,6 +16,14 @@ export interface RingRecord {
   readonly seq: number;
   readonly kind: NotificationKind;
   readonly pointer: Pointer | null;
+}
+
+/**
+ * Whether a record has the ring's shape: a BITS notification carrying at most one pointer. The others
+ * (FileRangesTransferred's ranges, DO statuses, QueryInterface reports) have no room in it: posted.
+ */
+export function fitsRing(record: Forwarded): record is Forwarded & RingRecord {
+  return 'kind' in record;
 }
 
 /** ES2024's Atomics.waitAsync (Node 16+), not yet in this project's `lib`. */

@@ -4,7 +4,8 @@ import { ComPtr } from './com-ptr.js';
 import type { Guid } from './guid.js';
 import type { ComMethod } from './interface-table.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
-import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
+import type { FileRange } from './file-ranges.js';
+import { IBackgroundCopyCallback3, IBackgroundCopyServerCertificateValidationCallback, IUnknown } from './interfaces.js';
 import { POINTER_SIZE, type Pointer } from './native-types.js';
 import {
   CallbackMemory,
@@ -44,8 +45,10 @@ import { workerSource } from './worker-source.js';
 
 /** Where an object's records go on the main thread, in order. */
 export interface Route {
-  /** BITS's notifications (IBackgroundCopyCallback2 objects). */
+  /** BITS's notifications (IBackgroundCopyCallback3 objects). */
   notify?(kind: NotificationKind, pointer: Pointer | null): void;
+  /** FileRangesTransferred: the file (an owned reference, or null) and the ranges copied during the call. */
+  ranges?(file: Pointer | null, ranges: readonly FileRange[]): void;
   /** Delivery Optimization's OnStatusChange (IDODownloadStatusCallback objects). */
   status?(status: DoStatusRecord): void;
   queryInterface?(iid: Guid): void;
@@ -82,7 +85,10 @@ function warn(message: string): void {
 function deliver(route: Route, record: Forwarded): void {
   if ('iid' in record) route.queryInterface?.(record.iid);
   else if ('status' in record) route.status?.(record.status);
-  else if (route.notify === undefined) drop(record);
+  else if ('ranges' in record) {
+    if (route.ranges === undefined) drop(record);
+    else route.ranges(record.pointer, record.ranges);
+  } else if (route.notify === undefined) drop(record);
   else route.notify(record.kind, record.pointer);
 }
 
@@ -241,7 +247,7 @@ class Receiver {
     const vtable = koffi.decode(self, 'void *') as Pointer;
     const hosted =
       vtable === this.memory.vtable
-        ? { iface: IBackgroundCopyCallback2, methods: this.#here }
+        ? { iface: IBackgroundCopyCallback3, methods: this.#here }
         : vtable === this.memory.statusVtable
           ? { iface: IDODownloadStatusCallback, methods: this.#hereStatus }
           : vtable === this.memory.certificateVtable
@@ -295,7 +301,7 @@ export function liveReceiverObjects(): number {
 
 /** Trampolines the receiver registered once it runs: one per slot of each interface it hosts. */
 export function receiverTrampolines(): number {
-  const hosted = [IBackgroundCopyCallback2, IDODownloadStatusCallback, IBackgroundCopyServerCertificateValidationCallback];
+  const hosted = [IBackgroundCopyCallback3, IDODownloadStatusCallback, IBackgroundCopyServerCertificateValidationCallback];
   return receiver?.memory.status === READY ? hosted.reduce((sum, iface) => sum + iface.methods.length, 0) : 0;
 }
 

@@ -5,9 +5,9 @@ import { POINTER_SIZE } from './native-types.js';
 import './do-native-types.js';
 import { IDODownloadStatusCallback } from './do-interfaces.js';
 import type { ComInterface } from './interface-table.js';
-import { IBackgroundCopyCallback2, IBackgroundCopyServerCertificateValidationCallback } from './interfaces.js';
+import { IBackgroundCopyCallback3, IBackgroundCopyServerCertificateValidationCallback } from './interfaces.js';
 import { CallbackMemory, callbackMethods, certificateValidationMethods, statusCallbackMethods, type CallbackHost, type CallbackMethod, type ReceiverMessage } from './receiver-core.js';
-import { NotificationRing } from './receiver-ring.js';
+import { fitsRing, NotificationRing } from './receiver-ring.js';
 
 /**
  * The receiver (see receiver-thread.ts): the thread that registers the trampolines of every callback
@@ -41,16 +41,17 @@ function vtableOf(iface: ComInterface, methods: Readonly<Record<string, Callback
 try {
   const host: CallbackHost = {
     memory,
-    // BITS's notifications through the ring (a full one refuses them); the rare others as messages.
+    // BITS's notifications through the ring (a full one refuses them); the rare others, and the
+    // ranges the ring has no room for, as messages.
     forward: (record) => {
-      if (!('kind' in record) || !ring.write(record)) post(record);
+      if (!fitsRing(record) || !ring.write(record)) post(record);
     },
     freed: (slot) => post({ freed: slot }),
     fault: (error, method) => post({ fault: `${method} threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` }),
   };
   // The vtables and their trampolines live as long as the process, as the objects may.
   memory.publish(
-    vtableOf(IBackgroundCopyCallback2, callbackMethods(host)),
+    vtableOf(IBackgroundCopyCallback3, callbackMethods(host)),
     vtableOf(IDODownloadStatusCallback, statusCallbackMethods(host)),
     vtableOf(IBackgroundCopyServerCertificateValidationCallback, certificateValidationMethods(host)),
   );

@@ -15,7 +15,7 @@ import {
 import { watchJob, type BitsJob, type JobErrorInfo, type JobProgress } from '../com/job.js';
 import { reopenJob } from '../com/reopen.js';
 import { AttachMachine, type AttachState } from './attach-state.js';
-import type { ErrorEvent, EventSource, Interest, JobEvent, JobSnapshot, TransferredEvent } from './events.js';
+import type { ErrorEvent, EventSource, HubEvent, Interest, JobSnapshot, TransferredEvent } from './events.js';
 import type { CheckedHubOptions } from './hub-options.js';
 import { HubRegistry } from './hub-registry.js';
 import { holdProcess, releaseProcess } from './keep-alive.js';
@@ -124,7 +124,7 @@ let displacementWarned = false;
 
 export class JobHub {
   /** Every event of the job, in arrival order; each Observable filters what it asked for. */
-  readonly events = new Subject<JobEvent>();
+  readonly events = new Subject<HubEvent>();
   /** State and progress each time the hub looks. */
   readonly snapshots = new Subject<JobSnapshot>();
   /**
@@ -508,7 +508,7 @@ export class JobHub {
     const job = this.#job;
     if (job === undefined || !this.#listening()) {
       if (notification.kind === 'error') await notification.error?.release();
-      if (notification.kind === 'fileTransferred') await notification.file?.release();
+      if ('file' in notification) await notification.file?.release();
       return;
     }
     switch (notification.kind) {
@@ -534,6 +534,17 @@ export class JobHub {
         try {
           const info = await job.readNotifiedFile(file);
           this.events.next({ type: 'fileTransferred', jobId: this.id, source: 'callback', file: info });
+        } finally {
+          await file.release();
+        }
+        return;
+      }
+      case 'fileRangesTransferred': {
+        const { file, ranges } = notification;
+        if (file === undefined) return;
+        try {
+          const info = await job.readNotifiedFile(file);
+          this.events.next({ type: 'fileRangesTransferred', jobId: this.id, source: 'callback', file: info, ranges });
         } finally {
           await file.release();
         }

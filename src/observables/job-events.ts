@@ -1,7 +1,8 @@
 import { Observable } from 'rxjs';
 import { InvalidArgumentError } from '../com/errors.js';
 import type { BitsJob } from '../com/job.js';
-import { JOB_EVENT_TYPES, type JobEvent, type JobEventType } from './events.js';
+import { JOB_EVENT_TYPES, type HubEvent, type JobEvent, type JobEventType } from './events.js';
+import type { CheckedHubOptions } from './hub-options.js';
 import { checkHubOptions, hubFor, type HubOptions } from './hub.js';
 
 function checkKinds<K extends JobEventType>(kinds: readonly K[]): ReadonlySet<K> {
@@ -31,9 +32,16 @@ export function jobEvents$<K extends JobEventType = JobEventType>(
   kinds: readonly K[] = JOB_EVENT_TYPES as readonly K[],
   options: HubOptions = {},
 ): Observable<Extract<JobEvent, { type: K }>> {
-  const wanted = checkKinds(kinds);
-  const checked = checkHubOptions(options);
-  const matches = (event: JobEvent): event is Extract<JobEvent, { type: K }> => wanted.has(event.type as K);
+  return hubEvents$(job, checkKinds(kinds), checkHubOptions(options));
+}
+
+/** The hub's events of the `wanted` types, checked by the caller; what every event Observable is made of. */
+export function hubEvents$<K extends HubEvent['type']>(
+  job: BitsJob,
+  wanted: ReadonlySet<K>,
+  checked: CheckedHubOptions,
+): Observable<Extract<HubEvent, { type: K }>> {
+  const matches = (event: HubEvent): event is Extract<HubEvent, { type: K }> => wanted.has(event.type as K);
   return new Observable((subscriber) => {
     const hub = hubFor(job);
     const events = hub.events.subscribe((event) => {

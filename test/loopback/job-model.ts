@@ -83,6 +83,8 @@ export interface ErrorModel {
 export interface JobEvents {
   modification(job: JobModel): void;
   fileTransferred(job: JobModel, file: FileModel): void;
+  /** Bytes of ranges requested with RequestFileRanges arrived (IBackgroundCopyCallback3::FileRangesTransferred). */
+  fileRangesTransferred(job: JobModel, file: FileModel, ranges: readonly LoopbackRange[]): void;
   transferred(job: JobModel): void;
   error(job: JobModel): void;
   /** The job left the queue (acknowledged or cancelled). */
@@ -340,6 +342,22 @@ export class JobModel {
     if (file.bytesTransferred < total) this.suspend();
   }
 
+  /**
+   * The parts of the file's requested ranges that arrived since `before` bytes were in (the loopback
+   * downloads from the start), reported as FileRangesTransferred reports "ranges completed since the
+   * last call".
+   */
+  #requestedBytesArrived(file: FileModel, before: number): void {
+    const total = file.bytesTotal;
+    if (file.requested === undefined || total === undefined) return;
+    const arrived = file.requested.flatMap((range): LoopbackRange[] => {
+      const start = Math.max(range.offset, before);
+      const end = Math.min(range.length === undefined ? total : range.offset + range.length, file.bytesTransferred);
+      return end > start ? [{ offset: start, length: end - start }] : [];
+    });
+    if (arrived.length > 0) this.events.fileRangesTransferred(this, file, arrived);
+  }
+
   /** Temporary-file cleanup after Cancel/Complete; resolves when it is done. */
   cleanup: Promise<void> = Promise.resolve();
 
@@ -460,9 +478,11 @@ export class JobModel {
               if (this.state !== State.TRANSFERRING) this.#setState(State.TRANSFERRING);
             },
             advance: (bytes) => {
+              const before = file.bytesTransferred;
               file.bytesTransferred += bytes;
               this.#lastProgress = Date.now();
               this.touch();
+              this.#requestedBytesArrived(file, before);
               this.requestedRangesIn(file);
             },
           };

@@ -1,11 +1,12 @@
 import type { ComMethod } from '../../src/com/interface-table.js';
-import { IBackgroundCopyCallback2, IUnknown } from '../../src/com/interfaces.js';
+import { encodeGuid, type Guid } from '../../src/com/guid.js';
+import { IBackgroundCopyCallback2, IBackgroundCopyCallback3, IUnknown } from '../../src/com/interfaces.js';
 import { invokeAsync, invokeSync } from '../../src/com/invoke.js';
 import { isFailure } from '../../src/com/hresult.js';
-import type { Pointer } from '../../src/com/native-types.js';
+import { pointerSlot, readPointer, type Pointer } from '../../src/com/native-types.js';
 import type { ComObject } from '../../src/com/com-object.js';
 import type { ClientProcess } from './process.js';
-import type { NotificationKind as Kind } from '../../src/com/enums.js';
+import type { NotificationKind } from '../../src/com/enums.js';
 
 /**
  * How the loopback service calls a registered IBackgroundCopyCallback: from threads other than the
@@ -14,7 +15,8 @@ import type { NotificationKind as Kind } from '../../src/com/enums.js';
  * S_OK, modifications lossy and, if asked, rate-limited.
  */
 
-export type { NotificationKind as Kind } from '../../src/com/enums.js';
+/** IBackgroundCopyCallback2's notifications, and IBackgroundCopyCallback3's FileRangesTransferred. */
+export type Kind = NotificationKind | 'fileRangesTransferred';
 
 export interface NotifierOptions {
   /** BITS's per-user limit on notifications in flight. */
@@ -51,7 +53,7 @@ export interface NotifyTarget {
 export interface Delivery {
   readonly kind: Kind;
   /** Creates the interface pointers to pass to `to` (job, error or file); the notifier releases what it created. */
-  readonly args: (to: NotifyTarget) => { args: Array<Pointer | number>; created: ComObject[] };
+  readonly args: (to: NotifyTarget) => { args: Array<Pointer | number | Buffer>; created: ComObject[] };
   /** Whether this notification still applies when its turn comes (e.g. the job is still TRANSFERRED). */
   readonly stillValid: () => boolean;
 }
@@ -94,7 +96,18 @@ const METHOD: Readonly<Record<Kind, ComMethod>> = {
   error: IBackgroundCopyCallback2.method('JobError'),
   modification: IBackgroundCopyCallback2.method('JobModification'),
   fileTransferred: IBackgroundCopyCallback2.method('FileTransferred'),
+  fileRangesTransferred: IBackgroundCopyCallback3.method('FileRangesTransferred'),
 };
+
+/** Whether the object answers QueryInterface for `iid` (the reference it hands out is given back at once). */
+function answers(address: Pointer, iid: Guid): boolean {
+  const slot = pointerSlot();
+  if (isFailure(invokeSync(address, IUnknown.method('QueryInterface'), encodeGuid(iid), slot))) return false;
+  const pointer = readPointer(slot);
+  if (pointer === 0n) return false;
+  invokeSync(pointer, IUnknown.method('Release'));
+  return true;
+}
 
 const isTerminal = (kind: Kind): boolean => kind === 'transferred' || kind === 'error';
 
@@ -107,7 +120,7 @@ export class Notifier {
   #pending = 0;
   #idle: Array<() => void> = [];
   readonly stats: NotifierStats = {
-    calls: { transferred: 0, error: 0, modification: 0, fileTransferred: 0 },
+    calls: { transferred: 0, error: 0, modification: 0, fileTransferred: 0, fileRangesTransferred: 0 },
     failures: 0,
     dropped: 0,
     maxInFlight: 0,
@@ -274,6 +287,9 @@ export class Notifier {
     const to = lane.target();
     if (to === undefined || !delivery.stillValid()) return undefined;
     if (delivery.kind === 'fileTransferred' && !to.supportsFileTransferred) return undefined;
+    // The registration chose Callback2 or Callback; Callback3 is asked for when there are ranges to
+    // report, and its method is called on the registered pointer (one object, one vtable).
+    if (delivery.kind === 'fileRangesTransferred' && !answers(to.address, IBackgroundCopyCallback3.iid)) return undefined;
     return to;
   }
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { notifies, type NotificationKind } from '../../src/com/enums.js';
+import { bitsVersionsThrough } from '../../src/com/bits-versions.js';
+import { notifies, NotifyFlags, type NotificationKind } from '../../src/com/enums.js';
+import { encodeFileRanges } from '../../src/com/file-ranges.js';
 import { parseGuid, type Guid } from '../../src/com/guid.js';
 import type { ComInterface } from '../../src/com/interface-table.js';
 import { IUnknown } from '../../src/com/interfaces.js';
@@ -11,6 +13,7 @@ import { JobModel, State, type Faults, type FileModel, type JobEvents } from './
 import { Notifier, type NotifyTarget } from './notifier.js';
 import { DEFAULTS, type LoopbackOptions } from './options.js';
 import { ClientProcess, type ProcessIdentity } from './process.js';
+import type { LoopbackRange } from './ranges.js';
 import { handlerErrors, type JobEntry, type LiveKind, type ServiceCore } from './shared.js';
 import { whenBridgeClosed } from '../../src/do/runtime.js';
 import { LoopbackDoService } from '../loopback-do/service.js';
@@ -238,6 +241,7 @@ export class LoopbackService {
     const events: JobEvents = {
       modification: () => this.#notify(entry, 'modification'),
       fileTransferred: (_model, file) => this.#notify(entry, 'fileTransferred', file),
+      fileRangesTransferred: (_model, file, ranges) => this.#notifyRanges(entry, file, ranges),
       transferred: () => this.#notify(entry, 'transferred'),
       error: () => this.#notify(entry, 'error'),
       removed: () => {
@@ -280,6 +284,29 @@ export class LoopbackService {
           return { args: [job.address, fileObject.address], created: [job, fileObject] };
         }
         return { args: kind === 'modification' ? [job.address, 0] : [job.address], created: [job] };
+      },
+    });
+  }
+
+  /**
+   * FileRangesTransferred, from a service of BITS 10.1 or later, to a job whose flags ask for it; the
+   * notifier calls it only if the callback answers QueryInterface for IBackgroundCopyCallback3.
+   */
+  #notifyRanges(entry: JobEntry, file: FileModel, ranges: readonly LoopbackRange[]): void {
+    const hasCallback3 = bitsVersionsThrough(this.options.bitsVersion).some((version) => version.interfaces.includes('IBackgroundCopyCallback3'));
+    const wanted = (): boolean => {
+      const flags = entry.model.notifyFlags;
+      return (flags & NotifyFlags.Disable) === 0 && (flags & NotifyFlags.FileRangesTransferred) !== 0;
+    };
+    if (!hasCallback3 || !wanted() || entry.target === undefined) return;
+    this.notifier.enqueue(entry.model.id, () => entry.target, {
+      kind: 'fileRangesTransferred',
+      stillValid: wanted,
+      args: (to) => {
+        // The job, the file and the array are the service's: the callback neither releases nor frees them.
+        const job = to.process.jobObject(entry);
+        const fileObject = createFileObject(this.#core, to.process, entry.model, file);
+        return { args: [job.address, fileObject.address, ranges.length, encodeFileRanges(ranges)], created: [job, fileObject] };
       },
     });
   }

@@ -72,7 +72,7 @@ export class Recorder {
     return this.notifications.filter((n) => n.kind === kind).length;
   }
 
-  kinds(): NotificationKind[] {
+  kinds(): Array<Notification['kind']> {
     return this.notifications.map((n) => n.kind);
   }
 
