@@ -4,7 +4,8 @@ import { IBackgroundCopyError, IBackgroundCopyFile } from './interfaces.js';
 import type { NotificationKind } from './enums.js';
 import type { FileRange } from './file-ranges.js';
 import type { Pointer } from './native-types.js';
-import { liveReceiverObjects, readyReceiver, receiverReady, receiverTrampolines, type ReceiverObject } from './receiver-thread.js';
+import { HostedObject } from './hosted-object.js';
+import { liveReceiverObjects, readyReceiver, receiverReady, receiverTrampolines } from './receiver-thread.js';
 
 /**
  * Our IBackgroundCopyCallback3 (Callback2's methods and FileRangesTransferred). The service calls it on its own threads; every callback object is
@@ -54,8 +55,7 @@ function notification(kind: NotificationKind, pointer: Pointer | null): Notifica
   }
 }
 
-export class CallbackObject {
-  readonly #object: ReceiverObject;
+export class CallbackObject extends HostedObject {
 
   /**
    * Starts the receiver thread if needed, without blocking. Await it once before the first
@@ -77,32 +77,14 @@ export class CallbackObject {
         (options.onSinkError ?? ((e: unknown) => warn(e, 'a notification sink')))(error);
       }
     };
-    this.#object = readyReceiver().create({
+    super(
+      readyReceiver().create({
       notify: (kind, pointer) => deliver(notification(kind, pointer)),
       ranges: (file, ranges) =>
         deliver({ kind: 'fileRangesTransferred', file: file === null ? undefined : ComPtr.adopt(file, IBackgroundCopyFile), ranges }),
       ...(onQueryInterface === undefined ? {} : { queryInterface: onQueryInterface }),
-    });
-  }
-
-  /** The pointer to give to SetNotifyInterface. */
-  get address(): Pointer {
-    return this.#object.address;
-  }
-
-  /** References held on the object, ours included until {@link dispose}. */
-  get refCount(): number {
-    return this.#object.refCount;
-  }
-
-  /** Stops delivering: later calls are answered S_OK and dropped, and so are those not yet delivered. */
-  detach(): void {
-    this.#object.detach();
-  }
-
-  /** Detaches and drops our reference; the native block lives until the service drops its own. */
-  dispose(): void {
-    this.#object.dispose();
+      }),
+    );
   }
 }
 

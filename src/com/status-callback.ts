@@ -1,6 +1,6 @@
 import type { DoStatusRecord } from './receiver-core.js';
-import { readyReceiver, receiverReady, type ReceiverObject } from './receiver-thread.js';
-import type { Pointer } from './native-types.js';
+import { HostedObject } from './hosted-object.js';
+import { readyReceiver, receiverReady } from './receiver-thread.js';
 
 export type { DoStatusRecord } from './receiver-core.js';
 
@@ -10,8 +10,7 @@ export type { DoStatusRecord } from './receiver-core.js';
  * Optimization's thread is answered S_OK at once, with the 32-byte status copied during the call,
  * and the statuses reach the sink afterwards on the main thread, in the order DO made the calls.
  */
-export class StatusCallback {
-  readonly #object: ReceiverObject;
+export class StatusCallback extends HostedObject {
 
   /** Starts the receiver thread if needed, without blocking (see CallbackObject.ready). */
   static ready(): Promise<void> {
@@ -19,7 +18,8 @@ export class StatusCallback {
   }
 
   constructor(sink: (status: DoStatusRecord) => void, onSinkError: (error: unknown) => void) {
-    this.#object = readyReceiver().create(
+    super(
+      readyReceiver().create(
       {
         status: (status) => {
           try {
@@ -30,25 +30,7 @@ export class StatusCallback {
         },
       },
       'delivery-optimization',
+      ),
     );
-  }
-
-  /** The pointer to put in SetProperty(CallbackInterface)'s VT_UNKNOWN. */
-  get address(): Pointer {
-    return this.#object.address;
-  }
-
-  get refCount(): number {
-    return this.#object.refCount;
-  }
-
-  /** Stops delivering: later calls are answered S_OK and dropped. */
-  detach(): void {
-    this.#object.detach();
-  }
-
-  /** Detaches and drops our reference; the block lives until DO drops its own. */
-  dispose(): void {
-    this.#object.dispose();
   }
 }

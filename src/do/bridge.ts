@@ -40,6 +40,7 @@ import { decodeDownloadName, encodeDownloadName } from './naming.js';
 import { JobCommands } from './job-commands.js';
 import { downloadProperties } from './properties.js';
 import type { DeliveryOptimizationOptions } from './options.js';
+import { JobObjects } from '../engine/com/job-objects.js';
 
 /**
  * The Delivery Optimization bridge: a BITS-shaped COM server inside this process (as the portable
@@ -102,7 +103,7 @@ interface Seen {
 export class DoBridge {
   readonly #jobs = new Map<Guid, BridgeJob>();
   readonly #targets = new Map<string, NotifyTarget>();
-  readonly #jobObjects = new Map<string, ComObject>();
+  readonly #jobObjects = new JobObjects();
   readonly #commands = new JobCommands();
   readonly #leaving = new Set<Guid>();
   readonly #described = new Map<Guid, Map<string, FileSpec>>();
@@ -588,18 +589,7 @@ export class DoBridge {
   }
 
   #jobObject(job: BridgeJob): ComObject {
-    const existing = this.#jobObjects.get(job.id);
-    if (existing !== undefined) {
-      existing.addRef();
-      return existing;
-    }
-    const live = this.#opened();
-    const object = createBridgeJobObject(this.#context, job, () => {
-      this.#jobObjects.delete(job.id);
-      live.onFinalRelease();
-    });
-    this.#jobObjects.set(job.id, object);
-    return object;
+    return this.#jobObjects.get(job.id, () => this.#opened(), (onFinalRelease) => createBridgeJobObject(this.#context, job, onFinalRelease));
   }
 
   #makeContext(): BridgeContext {

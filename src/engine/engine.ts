@@ -23,6 +23,7 @@ import { NOTIFIER_DEFAULTS, Notifier, type Notification, type NotifierOptions, t
 import { Scheduler } from './scheduler.js';
 import { JobStore } from './store.js';
 import { transferFile, TransferError } from './transfer.js';
+import { JobObjects } from './com/job-objects.js';
 
 /**
  * The portable engine: BITS's job model in TypeScript, for systems without BITS and for callers BITS
@@ -90,7 +91,7 @@ export class PortableEngine {
   readonly taskMemory = new TaskMemory();
   readonly #jobs = new Map<Guid, EngineJob>();
   readonly #targets = new Map<string, NotifyTarget>();
-  readonly #jobObjects = new Map<string, ComObject>();
+  readonly #jobObjects = new JobObjects();
   readonly #retryTimers = new Map<string, NodeJS.Timeout>();
   /** Progress is saved at most once a second per job (see PROGRESS_SAVE_INTERVAL_MS). */
   readonly #progressSaves = new Map<string, NodeJS.Timeout>();
@@ -286,18 +287,7 @@ export class PortableEngine {
   }
 
   #jobObject(job: EngineJob): ComObject {
-    const existing = this.#jobObjects.get(job.id);
-    if (existing !== undefined) {
-      existing.addRef();
-      return existing;
-    }
-    const live = this.#opened();
-    const object = createJobObject(this.#context, job, () => {
-      this.#jobObjects.delete(job.id);
-      live.onFinalRelease();
-    });
-    this.#jobObjects.set(job.id, object);
-    return object;
+    return this.#jobObjects.get(job.id, () => this.#opened(), (onFinalRelease) => createJobObject(this.#context, job, onFinalRelease));
   }
 
   #makeListener(): JobListener {
