@@ -72,10 +72,13 @@ import {
   checkFileSpec,
   checkFiles,
   checkHeaders,
+  checkLanguageId,
   checkNotifyFlags,
+  checkObject,
   checkPriority,
   checkSeconds,
   checkString,
+  kindOf,
   checkUploadFiles,
   MAX_DESCRIPTION,
   MAX_DISPLAY_NAME,
@@ -478,6 +481,7 @@ export class BitsJob {
 
   /** The job's error, or undefined when it has none (BG_E_ERROR_INFORMATION_UNAVAILABLE). */
   async getError(languageId = 0): Promise<JobErrorInfo | undefined> {
+    const language = checkLanguageId(languageId, 'languageId');
     const slot = pointerSlot();
     const hr = await this.#ptr.callRaw('GetError', slot);
     if (hr === BG_E_ERROR_INFORMATION_UNAVAILABLE) return undefined;
@@ -485,15 +489,15 @@ export class BitsJob {
     const error = ComPtr.fromSlot(slot, IBackgroundCopyError);
     if (error === undefined) return undefined;
     try {
-      return await readJobError(error, this.context.runtime, languageId);
+      return await readJobError(error, this.context.runtime, language);
     } finally {
       await error.release();
     }
   }
 
   /** Reads the IBackgroundCopyError a JobError notification carried (the pointer stays the caller's). */
-  readNotifiedError(error: ComPtr<typeof IBackgroundCopyError>, languageId = 0): Promise<JobErrorInfo> {
-    return readJobError(error, this.context.runtime, languageId);
+  async readNotifiedError(error: ComPtr<typeof IBackgroundCopyError>, languageId = 0): Promise<JobErrorInfo> {
+    return readJobError(error, this.context.runtime, checkLanguageId(languageId, 'languageId'));
   }
 
   /** Reads the IBackgroundCopyFile a FileTransferred notification carried (the pointer stays the caller's). */
@@ -577,7 +581,12 @@ export class BitsJob {
 
   /** Registers a callback object, or clears the registration with null. */
   async setNotifyInterface(callback: CallbackObject | null): Promise<void> {
-    await this.#ptr.call('SetNotifyInterface', callback === null ? null : callback.address);
+    // Checked by its shape, not its class: what the service needs is the object's address.
+    const address = callback === null ? null : (callback as Partial<CallbackObject> | undefined)?.address;
+    if (address !== null && (typeof address !== 'bigint' || address === 0n)) {
+      throw new InvalidArgumentError('callback', 'expected a CallbackObject, or null to clear the registration');
+    }
+    await this.#ptr.call('SetNotifyInterface', address);
   }
 
   /** Whether some callback (ours or another process's: last writer wins) is registered. */
@@ -648,6 +657,7 @@ export class BitsJob {
   }
 
   async setProxySettings(settings: { usage: ProxyUsage; proxyList?: string; bypassList?: string }): Promise<void> {
+    checkObject(settings, 'proxy', '{ usage, proxyList?, bypassList? }');
     const usage = PROXY_USAGES.indexOf(settings.usage);
     if (usage < 0) throw new InvalidArgumentError('proxy.usage', `unknown proxy usage '${String(settings.usage)}'`);
     const list = settings.proxyList === undefined ? null : checkString(settings.proxyList, 'proxy.proxyList', { maxLength: 4000 });
@@ -866,4 +876,16 @@ export class BitsJob {
     await this.#ptr.call(method, slot);
     return takeString(this.context.runtime, slot);
   }
+}
+
+/**
+ * A job argument (of the Observables and operators): a {@link BitsJob}, as anything else would fail
+ * later with a bare TypeError. A released one passes: another handle of the same job may still serve
+ * its hub, and a hub with none errors its streams with a `ReleasedError`.
+ */
+export function checkJob(value: unknown, field = 'job'): BitsJob {
+  if (!(value instanceof BitsJob)) {
+    throw new InvalidArgumentError(field, `expected a BitsJob (from createJob, getJob or jobs()), got ${kindOf(value)}`);
+  }
+  return value;
 }

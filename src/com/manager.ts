@@ -29,11 +29,14 @@ import { checkDeliveryOptimization, type DeliveryOptimizationOptions } from '../
 import { DO_E_NO_DOWNLOAD_EXTSETTINGS, DO_E_NO_DOWNLOAD_PARTICIPATION, DO_E_NO_SERVICE } from './do-errors.js';
 import { defaultStateDir } from '../engine/state-dir.js';
 import {
+  checkArray,
+  checkBoolean,
   checkFiles,
   checkHeaders,
   checkHresult,
   checkJobType,
   checkLanguageId,
+  checkObject,
   checkPriority,
   checkSeconds,
   checkString,
@@ -134,7 +137,7 @@ export class BitsManager {
    * service refuses an option, the new job is cancelled rather than left behind half-made.
    */
   async createJob(options: CreateJobOptions): Promise<BitsJob> {
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'expected { displayName, ... }');
+    checkObject(options, 'options', '{ displayName, ... }');
     const displayName = checkString(options.displayName, 'displayName', { maxLength: MAX_DISPLAY_NAME });
     const type = checkJobType(options.type ?? 'download', 'type');
     if (type !== 0) requireSupport(this.backend, 'upload jobs');
@@ -191,14 +194,17 @@ export class BitsManager {
    * be read (they left the queue during the walk); stopping the loop early releases the enumerator.
    */
   async *jobs(filter: JobFilter = {}): AsyncGenerator<BitsJob, void, undefined> {
-    const ids = filter.ids === undefined ? undefined : new Set<Guid>(filter.ids.map((id, i) => parseGuid(id, `ids[${i}]`)));
+    checkObject(filter, 'filter', '{ displayNamePrefix?, ids?, allUsers? }');
+    const ids =
+      filter.ids === undefined ? undefined : new Set<Guid>(checkArray(filter.ids, 'ids', 'an array of job ids').map((id, i) => parseGuid(id, `ids[${i}]`)));
     const prefix =
       filter.displayNamePrefix === undefined
         ? undefined
         : checkString(filter.displayNamePrefix, 'displayNamePrefix', { maxLength: MAX_DISPLAY_NAME, allowEmpty: true });
-    if (filter.allUsers === true) requireSupport(this.backend, 'all users');
+    const allUsers = filter.allUsers === undefined ? false : checkBoolean(filter.allUsers, 'allUsers');
+    if (allUsers) requireSupport(this.backend, 'all users');
     const slot = pointerSlot();
-    await this.#ptr.call('EnumJobs', filter.allUsers === true ? BG_JOB_ENUM_ALL_USERS : 0, slot);
+    await this.#ptr.call('EnumJobs', allUsers ? BG_JOB_ENUM_ALL_USERS : 0, slot);
     for await (const item of enumerate(ComPtr.fromSlot(slot, IEnumBackgroundCopyJobs), IBackgroundCopyJob)) {
       // A job that left the queue after EnumJobs listed it fails its reads: skip it, not the walk.
       const job = await unlessComError(BitsJob.open(item, this.#context));
@@ -278,12 +284,15 @@ const SERVICE_NAMES: Readonly<Record<Exclude<Backend, 'portable'>, string>> = { 
 
 /** Connects to the job manager of a backend; see {@link ConnectOptions.backend} for the choice. */
 export async function connect(options: ConnectOptions = {}): Promise<BitsManager> {
+  checkObject(options, 'options', '{ backend?, runtime?, stateDir?, portable?, fallback? }');
   const named = options.backend;
   if (named !== undefined && !BACKENDS.includes(named)) {
     throw new InvalidArgumentError('backend', `unknown backend '${String(named)}'; expected ${BACKENDS.join(', ')}`);
   }
   const stateDir = options.stateDir === undefined ? undefined : checkString(options.stateDir, 'stateDir', { maxLength: 4096 });
   const portable = checkPortableOptions(options.portable);
+  if (options.runtime !== undefined) checkRuntime(options.runtime);
+  if (options.fallback !== undefined) checkBoolean(options.fallback, 'fallback');
   // In the background, while the service starts: a connection is what our callback objects are for,
   // and the receiver's start (tens of milliseconds) then delays no registration. Importing rx-bits
   // alone starts no thread.
@@ -316,10 +325,17 @@ async function orPortable(service: Exclude<Backend, 'portable'>, connecting: Pro
   }
 }
 
+/** An injected COM runtime: what connect() calls on it before anything else. */
+function checkRuntime(value: unknown): void {
+  const runtime = checkObject(value, 'runtime', 'a ComRuntime { pathStyle, initialize, createInstance, ... }');
+  if (typeof runtime.initialize !== 'function' || typeof runtime.createInstance !== 'function' || (runtime.pathStyle !== 'win32' && runtime.pathStyle !== 'posix')) {
+    throw new InvalidArgumentError('runtime', "expected a ComRuntime: pathStyle 'win32' or 'posix', and the functions initialize and createInstance");
+  }
+}
+
 function checkPortableOptions(value: unknown): PortableOptions {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) throw new InvalidArgumentError('portable', 'expected { maxConcurrentTransfers?, maxBytesPerSecond?, jobLifetimeDays? }');
-  const options = value as Record<string, unknown>;
+  const options = checkObject(value, 'portable', '{ maxConcurrentTransfers?, maxBytesPerSecond?, jobLifetimeDays? }');
   const positive = (key: keyof PortableOptions, integer: boolean): number | undefined => {
     const field = options[key];
     if (field === undefined) return undefined;

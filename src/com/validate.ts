@@ -22,7 +22,7 @@ export const MAX_REMOTE_NAME = 2200;
 const UINT32_MAX = 0xffffffff;
 
 export function checkString(value: unknown, field: string, options: { maxLength: number; allowEmpty?: boolean }): string {
-  if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a string, got ${describe(value)}`);
+  if (typeof value !== 'string') throw new InvalidArgumentError(field, `expected a string, got ${describeValue(value)}`);
   if (value.length === 0 && options.allowEmpty !== true) throw new InvalidArgumentError(field, 'must not be empty');
   if (value.length > options.maxLength) {
     throw new InvalidArgumentError(field, `is ${value.length} characters long; the service allows at most ${options.maxLength}`);
@@ -111,7 +111,7 @@ export function checkFiles(value: unknown, field: string, style: PathStyle, back
 /** A duration in whole seconds, as the DWORD the service takes. */
 export function checkSeconds(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new InvalidArgumentError(field, `expected a whole number of seconds, got ${describe(value)}`);
+    throw new InvalidArgumentError(field, `expected a whole number of seconds, got ${describeValue(value)}`);
   }
   if (value < 0 || value > UINT32_MAX) throw new InvalidArgumentError(field, `${value} is outside 0..${UINT32_MAX} seconds`);
   return value;
@@ -119,19 +119,19 @@ export function checkSeconds(value: unknown, field: string): number {
 
 export function checkPriority(value: unknown, field: string): number {
   const index = JOB_PRIORITIES.indexOf(value as JobPriority);
-  if (index < 0) throw new InvalidArgumentError(field, `unknown priority ${describe(value)}; expected one of ${JOB_PRIORITIES.join(', ')}`);
+  if (index < 0) throw new InvalidArgumentError(field, `unknown priority ${describeValue(value)}; expected one of ${JOB_PRIORITIES.join(', ')}`);
   return index;
 }
 
 export function checkJobType(value: unknown, field: string): number {
   const index = JOB_TYPES.indexOf(value as JobType);
-  if (index < 0) throw new InvalidArgumentError(field, `unknown job type ${describe(value)}; expected one of ${JOB_TYPES.join(', ')}`);
+  if (index < 0) throw new InvalidArgumentError(field, `unknown job type ${describeValue(value)}; expected one of ${JOB_TYPES.join(', ')}`);
   return index;
 }
 
 export function checkNotifyFlags(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (value & ~ALL_NOTIFY_FLAGS) !== 0) {
-    throw new InvalidArgumentError(field, `${describe(value)} is not a combination of BG_NOTIFY_* flags (0x01..0x20)`);
+    throw new InvalidArgumentError(field, `${describeValue(value)} is not a combination of BG_NOTIFY_* flags (0x01..0x20)`);
   }
   return value;
 }
@@ -139,28 +139,58 @@ export function checkNotifyFlags(value: unknown, field: string): number {
 /** An HRESULT given by the caller, signed or unsigned. */
 export function checkHresult(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x80000000 || value > UINT32_MAX) {
-    throw new InvalidArgumentError(field, `${describe(value)} is not a 32-bit HRESULT`);
+    throw new InvalidArgumentError(field, `${describeValue(value)} is not a 32-bit HRESULT`);
   }
   return value >>> 0;
 }
 
 export function checkLanguageId(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) {
-    throw new InvalidArgumentError(field, `${describe(value)} is not a LANGID (0..0xFFFF)`);
+    throw new InvalidArgumentError(field, `${describeValue(value)} is not a LANGID (0..0xFFFF)`);
   }
   return value;
+}
+
+/**
+ * An argument made of fields (options, a filter, settings): an object, not null and not an array, so
+ * that reading its fields cannot fail with a bare TypeError. `expected` shows its shape in the message.
+ */
+export function checkObject(value: unknown, field: string, expected: string): Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(field, `expected ${expected}, got ${kindOf(value)}`);
+  }
+  return value as Readonly<Record<string, unknown>>;
+}
+
+/** A list, before its elements are checked one by one; `expected` says of what. */
+export function checkArray(value: unknown, field: string, expected: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(field, `expected ${expected}, got ${kindOf(value)}`);
+  return value;
+}
+
+export function checkBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(field, `expected true or false, got ${describeValue(value)}`);
+  return value;
+}
+
+/** What a value is, never what it holds (a string where an object goes may be a secret put in the wrong place). */
+export function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** A byte count (file sizes, range offsets) that fits the service's UINT64 and JavaScript's safe integers. */
 export function checkByteCount(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(field, `expected a non-negative whole number of bytes, got ${describe(value)}`);
+    throw new InvalidArgumentError(field, `expected a non-negative whole number of bytes, got ${describeValue(value)}`);
   }
   return value;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+/** A value in a message: short (a long string is cut), and never a throw (String() of a null-prototype object would). */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}...` : value}'`;
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
   return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : typeof value;

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import { requireSupport } from '../com/backend.js';
-import type { BitsJob } from '../com/job.js';
+import { checkJob, type BitsJob } from '../com/job.js';
 import type { FileRangesTransferredEvent } from './events.js';
 import { checkHubOptions, type HubOptions } from './hub.js';
 import { hubEvents$ } from './job-events.js';
@@ -23,6 +23,7 @@ import { hubEvents$ } from './job-events.js';
  * fileRangesTransferred$(job).subscribe(({ file, ranges }) => readFrom(file.localPath, ranges));
  */
 export function fileRangesTransferred$(job: BitsJob, options: HubOptions = {}): Observable<FileRangesTransferredEvent> {
-  requireSupport(job.backend, 'FileRangesTransferred');
-  return hubEvents$(job, new Set(['fileRangesTransferred'] as const), checkHubOptions(options));
+  const checked = checkHubOptions(options);
+  requireSupport(checkJob(job).backend, 'FileRangesTransferred');
+  return hubEvents$(job, new Set(['fileRangesTransferred'] as const), checked);
 }

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import { InvalidArgumentError } from '../com/errors.js';
-import type { BitsJob } from '../com/job.js';
+import { checkJob, type BitsJob } from '../com/job.js';
 import { JOB_EVENT_TYPES, type HubEvent, type JobEvent, type JobEventType } from './events.js';
 import type { CheckedHubOptions } from './hub-options.js';
 import { checkHubOptions, hubFor, type HubOptions } from './hub.js';
@@ -32,7 +32,10 @@ export function jobEvents$<K extends JobEventType = JobEventType>(
   kinds: readonly K[] = JOB_EVENT_TYPES as readonly K[],
   options: HubOptions = {},
 ): Observable<Extract<JobEvent, { type: K }>> {
-  return hubEvents$(job, checkKinds(kinds), checkHubOptions(options));
+  // Every argument at once, as every Observable of a job does: its kinds and options, then the job.
+  const wanted = checkKinds(kinds);
+  const checked = checkHubOptions(options);
+  return hubEvents$(checkJob(job), wanted, checked);
 }
 
 /** The hub's events of the `wanted` types, checked by the caller; what every event Observable is made of. */

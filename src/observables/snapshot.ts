@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { BitsJob } from '../com/job.js';
+import { checkJob, type BitsJob } from '../com/job.js';
 import type { JobSnapshot } from './events.js';
 import { checkHubOptions, hubFor, type HubOptions } from './hub.js';
 
@@ -15,6 +15,7 @@ export function snapshotField$<T>(
   options: HubOptions,
 ): Observable<T> {
   const checked = checkHubOptions(options);
+  checkJob(job);
   return new Observable<T>((subscriber) => {
     const hub = hubFor(job);
     let last: T | undefined;
