@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../com/errors.js';
 import type { BitsJob } from '../com/job.js';
 import { BitsManager, connect } from '../com/manager.js';
 import { defaultRuntime, type ComRuntime } from '../com/runtime.js';
-import { checkHeaders, checkPriority, checkString, MAX_DISPLAY_NAME } from '../com/validate.js';
+import { checkBoolean, checkHeaders, checkObject, checkPriority, checkString, MAX_DISPLAY_NAME } from '../com/validate.js';
 import { checkHubOptions } from '../observables/hub.js';
 import { retryOnJobError, type RetryOnJobErrorOptions } from '../operators/retry-on-job-error.js';
 import { checkWindow } from '../operators/sliding-rate.js';
@@ -76,8 +76,8 @@ const NO_JOB: Pick<BitsJob, 'resume'> = { resume: () => Promise.reject(new Error
 
 /** Every option both helpers share, checked before anything connects; the caller checks its own on top. */
 export function checkTransferOptions<O extends TransferOptions>(value: unknown): CheckedTransferOptions<O> {
-  const options = (value ?? {}) as O;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError('options', 'expected an object');
+  // null, as undefined, is no options.
+  const options = checkObject(value ?? {}, 'options', 'an object of options') as O;
   const { manager } = options;
   if (manager !== undefined && !(manager instanceof BitsManager)) throw new InvalidArgumentError('manager', 'expected a BitsManager (from connect())');
   if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
@@ -91,14 +91,12 @@ export function checkTransferOptions<O extends TransferOptions>(value: unknown):
     checkHeaders(options.headers, 'headers');
     requireSupport(backend, 'custom headers');
   }
-  if (options.persist !== undefined && typeof options.persist !== 'boolean') throw new InvalidArgumentError('persist', 'expected true or false');
+  if (options.persist !== undefined) checkBoolean(options.persist, 'persist');
   if (options.pollInterval !== undefined) checkHubOptions({ pollInterval: options.pollInterval });
   const { rateWindow, retry } = options;
   if (rateWindow !== undefined) renamed(() => 'rateWindow', () => checkWindow(rateWindow));
-  if (retry !== undefined) {
-    if (typeof retry !== 'object' || retry === null) throw new InvalidArgumentError('retry', 'expected an object of retry options');
-    renamed((field) => `retry.${field}`, () => retryOnJobError(NO_JOB, retry));
-  }
+  // retryOnJobError checks every retry option when made (the object itself as its `options`): the same check, named as ours.
+  if (retry !== undefined) renamed((field) => (field === 'options' ? 'retry' : `retry.${field}`), () => retryOnJobError(NO_JOB, retry));
   return { options, backend, pathStyle };
 }
 

@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from '../com/errors.js';
+import { checkObject } from '../com/validate.js';
+import { checkFunction, checkMilliseconds } from './option-checks.js';
 
 export interface BackoffOptions {
   /** Milliseconds before the first retry. Default 1,000. */
@@ -19,10 +21,13 @@ export interface BackoffOptions {
  * retryOnJobError(job, { delay: exponentialBackoff({ initial: 500, max: 30_000 }) });
  */
 export function exponentialBackoff(options: BackoffOptions = {}): (attempt: number) => number {
+  // Checked now, not at the first retry, and within what a timer can wait (retryOnJobError checks each answer too).
+  checkObject(options, 'options', 'an object of options');
   const { initial = 1000, max = 60_000, jitter = 0.5, random = Math.random } = options;
-  if (!(initial >= 0)) throw new InvalidArgumentError('initial', `expected milliseconds >= 0, got ${initial}`);
-  if (!(max >= initial)) throw new InvalidArgumentError('max', `expected milliseconds >= initial (${initial}), got ${max}`);
-  if (!(jitter >= 0 && jitter <= 1)) throw new InvalidArgumentError('jitter', `expected a fraction in 0..1, got ${jitter}`);
+  checkMilliseconds(initial, 'initial');
+  if (!(checkMilliseconds(max, 'max') >= initial)) throw new InvalidArgumentError('max', `expected milliseconds >= initial (${initial}), got ${max}`);
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw new InvalidArgumentError('jitter', `expected a fraction in 0..1, got ${typeof jitter === 'number' ? jitter : typeof jitter}`);
+  checkFunction(random, 'random', '() => a number in [0, 1)');
   return (attempt) => {
     const capped = Math.min(max, initial * 2 ** Math.max(0, attempt - 1));
     return Math.round(capped * (1 - jitter * random()));

@@ -1,4 +1,5 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
+import { checkBoolean, checkObject } from '../com/validate.js';
 import type { JobEvent } from '../observables/events.js';
 import { BitsJobError } from './bits-job-error.js';
 import { operate } from './operate.js';
@@ -10,7 +11,8 @@ export interface FailOnJobErrorOptions {
 
 /**
  * Turns `error` events into an Observable error of type {@link BitsJobError}, so that RxJS's own
- * `retry` and `catchError` compose with jobs. Other events pass through.
+ * `retry` and `catchError` compose with jobs. Other events pass through. The options are checked
+ * when the operator is made (an `InvalidArgumentError` naming `ignoreTransient`).
  *
  * @example
  * jobEvents$(job).pipe(
@@ -19,6 +21,9 @@ export interface FailOnJobErrorOptions {
  * );
  */
 export function failOnJobError<T extends JobEvent>(options: FailOnJobErrorOptions = {}): MonoTypeOperatorFunction<T> {
+  // Checked now: a misspelt value ('yes') would otherwise quietly mean false.
+  checkObject(options, 'options', 'an object of options');
+  if (options.ignoreTransient !== undefined) checkBoolean(options.ignoreTransient, 'ignoreTransient');
   const ignoreTransient = options.ignoreTransient === true;
   return operate<T, T>((subscriber) => ({
     next: (event) => {

@@ -1,18 +1,21 @@
 import { asyncScheduler, defer, noop, timer, type MonoTypeOperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import { InvalidArgumentError } from '../com/errors.js';
 import type { BitsJob } from '../com/job.js';
+import { checkObject } from '../com/validate.js';
 import type { JobEvent } from '../observables/events.js';
 import { BitsJobError, type JobAttempt } from './bits-job-error.js';
 import { exponentialBackoff } from './exponential-backoff.js';
 import { isTransientJobError } from './is-transient-job-error.js';
 import { follow, operate } from './operate.js';
+import { checkCount, checkFunction, checkJobMethods, checkMilliseconds, checkScheduler } from './option-checks.js';
 
 export interface RetryOnJobErrorOptions {
   /** Retries before giving up. Default 3. */
   readonly count?: number;
   /**
    * Milliseconds before each retry, or a function of the attempt (1, 2, ...) and the error. Default:
-   * exponential back-off with jitter, 1 s to 60 s. What the function throws fails the stream.
+   * exponential back-off with jitter, 1 s to 60 s. At most 2,147,483,647 (setTimeout's limit). What
+   * the function throws fails the stream, and so does an answer that is not such a number (an
+   * `InvalidArgumentError` naming `delay`).
    */
   readonly delay?: number | ((attempt: number, error: BitsJobError) => number);
   /**
@@ -37,7 +40,9 @@ export interface RetryOnJobErrorOptions {
  * or on an error not worth retrying, the stream errors with a {@link BitsJobError} that lists every
  * attempt. Transient errors (which the service retries by itself) pass through, and with
  * `nudgeTransientAfter` the job is resumed sooner. A `shouldRetry` or `delay` that throws, and a
- * `job.resume()` that throws or rejects, fail the stream with that error.
+ * `job.resume()` that throws or rejects, fail the stream with that error. Every option is checked
+ * when the operator is made: a wrong one throws an `InvalidArgumentError` naming it (`delay`,
+ * `shouldRetry`...).
  *
  * @example
  * jobEvents$(job).pipe(
@@ -49,12 +54,15 @@ export function retryOnJobError<T extends JobEvent>(
   job: Pick<BitsJob, 'resume'>,
   options: RetryOnJobErrorOptions = {},
 ): MonoTypeOperatorFunction<T> {
+  // Checked now, not at the first error (download() and upload() call this on subscribe to check their `retry`).
+  checkJobMethods(job, 'job', ['resume']);
+  checkObject(options, 'options', 'an object of options');
   const { count = 3, delay = exponentialBackoff(), shouldRetry = isTransientJobError, nudgeTransientAfter, scheduler = asyncScheduler } = options;
-  if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError('count', `expected a whole number >= 0, got ${count}`);
-  if (typeof delay === 'number' && !(delay >= 0)) throw new InvalidArgumentError('delay', `expected milliseconds >= 0, got ${delay}`);
-  if (nudgeTransientAfter !== undefined && !(nudgeTransientAfter >= 0)) {
-    throw new InvalidArgumentError('nudgeTransientAfter', `expected milliseconds >= 0, got ${nudgeTransientAfter}`);
-  }
+  checkCount(count, 'count');
+  if (typeof delay !== 'function') checkMilliseconds(delay, 'delay', 'a function (attempt, error) => milliseconds');
+  checkFunction(shouldRetry, 'shouldRetry', '(error) => boolean');
+  if (nudgeTransientAfter !== undefined) checkMilliseconds(nudgeTransientAfter, 'nudgeTransientAfter');
+  checkScheduler(scheduler, 'scheduler');
   return operate<T, T>((subscriber) => {
     const attempts: JobAttempt[] = [];
     // The nudge of the current stay in TRANSIENT_ERROR. Closed once the stay is over: its timer
@@ -89,7 +97,8 @@ export function retryOnJobError<T extends JobEvent>(
           subscriber.error(error);
           return;
         }
-        const wait = typeof delay === 'number' ? delay : delay(attempt, error);
+        // What a delay function answers is checked as the number would have been (this fails the stream).
+        const wait = typeof delay === 'number' ? delay : checkMilliseconds(delay(attempt, error), 'delay');
         attempts.push({ ...failure, delay: wait });
         subscriber.next(event);
         resumeAfter(wait);

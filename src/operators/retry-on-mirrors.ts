@@ -2,9 +2,11 @@ import { asyncScheduler, defer, noop, timer, type MonoTypeOperatorFunction, type
 import type { BitsFile } from '../com/bits-file.js';
 import { InvalidArgumentError } from '../com/errors.js';
 import type { BitsJob, JobFileInfo } from '../com/job.js';
+import { checkObject } from '../com/validate.js';
 import type { JobEvent } from '../observables/events.js';
 import { BitsJobError, type JobAttempt } from './bits-job-error.js';
 import { follow, operate } from './operate.js';
+import { checkFunction, checkJobMethods, checkMilliseconds, checkScheduler } from './option-checks.js';
 
 /** Each file's mirrors by its local path: the URLs to try, in order, after the one it has. */
 export type Mirrors = Readonly<Record<string, readonly string[]>>;
@@ -77,9 +79,14 @@ function checkMirrors(mirrors: unknown): Mirrors {
  * ).subscribe({ error: (e: BitsJobError) => console.error(e.attempts) });
  */
 export function retryOnMirrors<T extends JobEvent>(job: MirroredJob, mirrors: Mirrors, options: RetryOnMirrorsOptions = {}): MonoTypeOperatorFunction<T> {
+  // Checked now, not at the first error.
+  checkJobMethods(job, 'job', ['files', 'resume']);
   const lists = checkMirrors(mirrors);
+  checkObject(options, 'options', 'an object of options');
   const { shouldMove = failedRemotely, delay = 0, scheduler = asyncScheduler } = options;
-  if (!(delay >= 0)) throw new InvalidArgumentError('delay', `expected milliseconds >= 0, got ${delay}`);
+  checkFunction(shouldMove, 'shouldMove', '(error) => boolean');
+  checkMilliseconds(delay, 'delay');
+  checkScheduler(scheduler, 'scheduler');
   return operate<T, T>((subscriber) => {
     const attempts: JobAttempt[] = [];
     // How many of each file's mirrors were used, by local path.
