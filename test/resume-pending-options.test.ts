@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { download, InvalidArgumentError, resumePending, type ComRuntime, type DownloadOptions, type RetryOnJobErrorOptions } from '../src/index.js';
+import { BitsJobError, download, InvalidArgumentError, resumePending, type ComRuntime, type DownloadOptions, type RetryOnJobErrorOptions } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { until, useLoopback } from './support/harness.js';
 
@@ -86,5 +86,37 @@ describe.skipIf(process.platform === 'win32')('resumePending(null)', () => {
       vi.unstubAllEnvs();
       await rm(home, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a job that fails for good is cancelled, with persist and when found again', () => {
+  const h = useLoopback();
+  const opts = () => ({ runtime: h.service.runtime, pollInterval: 5, appName: 'myapp' });
+
+  afterEach(async () => {
+    await whenHubsIdle();
+    await until(() => h.service.references().jobs === 0);
+    expect(liveHubs()).toBe(0);
+  });
+
+  test('a permanent failure cancels the job under download({ persist: true }), and when resumePending follows it', async () => {
+    // Followed to its failure by the run that made it: the README's "a permanent failure ... cancels the job".
+    const first = await lastValueFrom(download(h.server.url('/status/404'), h.local('gone.bin'), { ...opts(), persist: true })).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(BitsJobError);
+    await whenHubsIdle();
+    await until(() => h.service.queue.length === 0);
+
+    // A job an earlier run left, which failed while nobody followed it: the next start finds it in ERROR.
+    const left = await h.bits.createJob({ displayName: 'myapp: gone.bin', files: [{ url: h.server.url('/status/404'), localPath: h.local('gone.bin') }] });
+    await left.resume();
+    await until(async () => (await left.getState()) === 'error');
+    await left.release();
+    const [pending, ...more] = await resumePending(opts());
+    expect(more).toEqual([]);
+    const again = await lastValueFrom(pending!.download$).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(BitsJobError);
+    expect(again).toMatchObject({ code: 'BG_E_HTTP_ERROR_404' });
+    await whenHubsIdle();
+    await until(() => h.service.queue.length === 0);
   });
 });

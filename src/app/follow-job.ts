@@ -3,6 +3,7 @@ import type { JobState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 import type { BitsJob, JobErrorInfo, JobProgress } from '../com/job.js';
 import { jobEvents$ } from '../observables/job-events.js';
+import { BitsJobError } from '../operators/bits-job-error.js';
 import { completeWhenTransferred, type CompletedJob } from '../operators/complete-when-transferred.js';
 import { operate } from '../operators/operate.js';
 import { ratioOf, secondsLeft } from '../operators/progress-of.js';
@@ -106,16 +107,25 @@ export function followJob<Done>(job: BitsJob, options: FollowOptions<Done>): Obs
   });
 }
 
-/** Cancels (unless persisting) and releases the job when its stream ends without the transfer done. */
+/**
+ * Releases the job when its stream ends, cancelling it first if the transfer was not done, unless
+ * persisting. A permanent failure (a {@link BitsJobError}) cancels it even then: kept, it would only
+ * be found by the next resumePending() to fail the same way again.
+ */
 export function ownJob<T extends { readonly done?: unknown }>(job: BitsJob, persist: boolean): OperatorFunction<T, T> {
   return operate<T, T>((subscriber) => {
     let completed = false;
+    let failed = false;
     return {
       next: (value) => {
         if (value.done !== undefined) completed = true;
         subscriber.next(value);
       },
-      finalize: () => void giveBack(job, completed || persist),
+      error: (cause) => {
+        failed = cause instanceof BitsJobError;
+        subscriber.error(cause);
+      },
+      finalize: () => void giveBack(job, completed || (persist && !failed)),
     };
   });
 }

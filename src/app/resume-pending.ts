@@ -1,6 +1,7 @@
 import { isFinalState } from '../com/enums.js';
 import type { Guid } from '../com/guid.js';
 import { followDownload, type DownloadOptions, type DownloadSnapshot } from './download.js';
+import { ownJob } from './follow-job.js';
 import { checkTransferOptions, connectFor, jobPrefix } from './transfer-options.js';
 import { Observable } from 'rxjs';
 
@@ -11,9 +12,8 @@ export interface PendingDownload {
   /**
    * Follows it to its end like `download()`; a job that finished while the app was closed completes
    * at once. Subscribe once: the job's reference is given back when that subscription ends. Leaving
-   * never cancels a job found again (it was left to run on purpose), and neither does a permanent
-   * failure: the stream errors with a `BitsJobError` and the job stays in ERROR, as it would have
-   * under the `download({ persist: true })` that made it. Cancel it (or resume it) yourself.
+   * never cancels a job found again (it was left to run on purpose); a permanent failure does, as
+   * under download(): the stream errors with a `BitsJobError` and the job leaves the queue.
    */
   readonly download$: Observable<DownloadSnapshot>;
   /** Gives the job's reference back without following it (the job carries on in the service). */
@@ -48,13 +48,8 @@ export async function resumePending(given?: DownloadOptions): Promise<PendingDow
         await job.release();
         continue;
       }
-      const download$ = new Observable<DownloadSnapshot>((subscriber) => {
-        const subscription = followDownload(job, { ...options, resume: state === 'suspended' }).subscribe(subscriber);
-        return () => {
-          subscription.unsubscribe();
-          void job.release();
-        };
-      });
+      // Owned as download({ persist: true }) owns its job: kept when left, cancelled on a permanent failure.
+      const download$ = followDownload(job, { ...options, resume: state === 'suspended' }).pipe(ownJob(job, true));
       pending.push({ jobId: job.id, displayName, download$, release: () => job.release() });
     }
   } catch (error) {
