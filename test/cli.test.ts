@@ -74,7 +74,7 @@ describe('the rx-bits CLI as a child process', () => {
     expect((await cli('frobnicate')).code).toBe(EXIT.usage);
     expect((await cli('get', 'only-one-argument')).code).toBe(EXIT.usage);
     expect((await cli('list', '--backend', 'carrier-pigeon')).code).toBe(EXIT.usage);
-    expect((await cli('get', 'ftp://example.com/x', '/tmp/x')).stderr).toMatch(/files\[0\]\.url: scheme 'ftp' is not supported/);
+    expect((await cli('get', 'ftp://example.com/x', '/tmp/x')).stderr).toMatch(/^rx-bits: <url>: scheme 'ftp' is not supported.*\nUsage: rx-bits get <url> <file> /);
     const bare = await run(process.execPath, ['--import', 'tsx', path.join(root, 'src', 'cli', 'bin.ts'), 'list', '--backend', 'bits']);
     expect(bare.code).toBe(EXIT.unsupported);
     expect(bare.stderr).toMatch(/Windows services; this process runs on 'linux'/);

@@ -49,7 +49,7 @@ export function download(
     const persist = options.persist === true;
     let unsubscribed = false;
     let inner: Subscription | undefined;
-    createJob(files, options).then(
+    createDownloadJob(files, options).then(
       (job) => {
         if (unsubscribed) return void abandonJob(job, persist);
         inner = followDownload(job, { ...options, resume: true }).pipe(ownJob(job, persist)).subscribe(subscriber);
@@ -74,7 +74,8 @@ function checkDownload(source: unknown, destinationOrOptions: unknown, maybeOpti
   return { files, options };
 }
 
-async function createJob(files: readonly FileSpec[], options: DownloadOptions): Promise<BitsJob> {
+/** Creates download()'s job (named `<appName>: <file>`, as resumePending finds it), without following it. */
+export async function createDownloadJob(files: readonly FileSpec[], options: DownloadOptions): Promise<BitsJob> {
   const manager = options.manager ?? (await connectFor(options));
   try {
     const more = files.length > 1 ? ` (+${files.length - 1})` : '';

@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BACKENDS, type Backend } from '../com/backend.js';
 import { JOB_STATES, type JobState } from '../com/enums.js';
+import { InvalidArgumentError } from '../com/errors.js';
+import { parseGuid, type Guid } from '../com/guid.js';
+import { checkLocalPath, checkRemoteUrl } from '../com/validate.js';
 
 /**
  * The command line, read completely before anything connects: an unknown command or option, a
- * missing argument or a bad value is a usage error (exit 2) on every system, never a "no BITS here".
+ * missing argument or a bad value (an id that is no GUID, a URL or local name the library would
+ * refuse) is a usage error (exit 2) on every system, never a "no BITS here" or "state folder in use".
  */
 
 /** The options a command may take besides the global ones (--backend, --json, --help). */
@@ -50,11 +55,16 @@ export interface ListFilter {
 /** A command line that is known to be well formed. */
 export type CommandLine =
   | { readonly command: 'help' }
-  | ({ readonly command: 'get'; readonly url: string; readonly file: string } & Common)
+  | ({
+      readonly command: 'get';
+      readonly url: string;
+      /** The absolute local name: resolved against the working folder, then checked as the library checks it. */
+      readonly file: string;
+    } & Common)
   | ({ readonly command: 'list'; readonly filter: ListFilter } & Common)
   | ({ readonly command: 'top'; readonly allUsers: boolean } & Common)
   | ({ readonly command: 'doctor' } & Common)
-  | ({ readonly command: 'watch' | 'cancel' | 'complete'; readonly id: string } & Common);
+  | ({ readonly command: 'watch' | 'cancel' | 'complete'; readonly id: Guid } & Common);
 
 interface Common {
   /** Undefined: connect() chooses (BITS on Windows, the portable engine elsewhere or when BITS refuses). */
@@ -159,7 +169,14 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const common: Common = { backend: backend as Backend | undefined, stateDir, json: values.json === true };
   switch (name) {
     case 'get':
-      return { command: name, url: rest[0]!, file: rest[1]!, ...common };
+      // The library's own checks, as download() would apply them after connecting: a value it would
+      // refuse must not wait for a connection that may fail first (the state folder held, no BITS).
+      return {
+        command: name,
+        url: argument(name, () => checkRemoteUrl(rest[0], '<url>', LOCAL_STYLE)),
+        file: argument(name, () => checkLocalPath(localName(rest[1]!), '<file>', LOCAL_STYLE)),
+        ...common,
+      };
     case 'list':
       return { command: name, filter: listFilter(values.state, values['name-prefix'], values['all-users'] === true), ...common };
     case 'top':
@@ -167,8 +184,35 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     case 'doctor':
       return { command: name, ...common };
     default:
-      return { command: name, id: rest[0]!, ...common };
+      return { command: name, id: argument(name, () => parseGuid(rest[0], '<id>')), ...common };
   }
+}
+
+/** How local names look here: the CLI resolves them with this platform's `path`, as connect() uses it by default. */
+const LOCAL_STYLE = process.platform === 'win32' ? 'win32' : 'posix';
+
+/** Runs one of the library's checks on an argument; what it refuses is a usage error of `command`. */
+function argument<T>(command: CommandName, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message, command);
+    throw error;
+  }
+}
+
+/**
+ * `given` made absolute against the working folder, as BITS needs it. A name that ends in a
+ * separator, '.' or '..' names a folder: path.resolve() would drop that ('downloads/' becomes
+ * '/cwd/downloads'), so a separator is kept at the end for checkLocalPath to refuse it, rather than
+ * the download running and Complete failing on the folder. An empty name stays empty (refused too),
+ * not the working folder.
+ */
+function localName(given: string): string {
+  if (given === '') return given;
+  const resolved = path.resolve(given);
+  const namesFolder = (LOCAL_STYLE === 'win32' ? /(^|[\\/:])\.{0,2}$/ : /(^|\/)\.{0,2}$/).test(given);
+  return namesFolder && !resolved.endsWith(path.sep) ? `${resolved}${path.sep}` : resolved;
 }
 
 function listFilter(states: readonly string[] | undefined, namePrefix: string | undefined, allUsers: boolean): ListFilter {

@@ -1,7 +1,7 @@
-import path from 'node:path';
 import { lastValueFrom, takeWhile, tap, type Subscription } from 'rxjs';
-import { download, type DownloadSnapshot } from '../app/download.js';
+import { createDownloadJob, followDownload } from '../app/download.js';
 import { ComError, InvalidArgumentError, NotSupportedByBackendError, RxBitsError, UnsupportedPlatformError } from '../com/errors.js';
+import type { Guid } from '../com/guid.js';
 import { connect, type BitsManager } from '../com/manager.js';
 import type { ComRuntime } from '../com/runtime.js';
 import { progress$ } from '../observables/progress.js';
@@ -61,7 +61,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     try {
       switch (line.command) {
         case 'get':
-          return await get(bits, line.url, path.resolve(line.file), json, io, out);
+          return await get(bits, line.url, line.file, json, io, out);
         case 'list':
           return await list(bits, line.filter, json, out);
         case 'top':
@@ -119,7 +119,7 @@ async function list(bits: BitsManager, filter: ListFilter, json: boolean, out: (
   return EXIT.ok;
 }
 
-async function watch(bits: BitsManager, id: string, json: boolean, out: (line: string) => void): Promise<number> {
+async function watch(bits: BitsManager, id: Guid, json: boolean, out: (line: string) => void): Promise<number> {
   const job = await bits.getJob(id);
   try {
     const progress = progress$(job, { pollInterval: 250 }).subscribe((p) => {
@@ -147,41 +147,44 @@ function classify(error: unknown): [number, string] {
   return [EXIT.service, error instanceof Error ? error.message : String(error)];
 }
 
+/**
+ * Downloads `url` to `file` (absolute, checked) as download() would, but on a job of its own making:
+ * download() either cancels its job whenever the subscriber leaves or keeps it whatever happens
+ * (`persist`), and `get` needs both. Ctrl-C keeps the job running in the service; every other way
+ * out that did not complete it (the job failed, Complete or another call was refused, anything
+ * thrown) cancels it, so no job and no BIT*.tmp file stay behind. Knowing the job from the start also
+ * lets Ctrl-C name it before any progress was seen.
+ */
 async function get(bits: BitsManager, url: string, file: string, json: boolean, io: CliIo, out: (line: string) => void): Promise<number> {
+  const job = await createDownloadJob([{ url, localPath: file }], { manager: bits, appName: 'rx-bits' });
   const display = new ProgressDisplay(io.stdout, io.stdout.isTTY === true);
-  let last: DownloadSnapshot | undefined;
-  let subscription: Subscription | undefined;
-  const finished = new Promise<number>((resolve, reject) => {
-    // persist: Ctrl-C must leave the job in the service; failures are cancelled below.
-    subscription = download(url, file, { manager: bits, appName: 'rx-bits', persist: true, pollInterval: 250 }).subscribe({
+  try {
+    let subscription: Subscription | undefined;
+    const finished = new Promise<'done'>((resolve, reject) => {
+      subscription = followDownload(job, { resume: true, pollInterval: 250 }).subscribe({
         next: (snapshot) => {
-          last = snapshot;
           if (json) out(JSON.stringify(snapshot));
           else display.show(snapshot);
         },
         error: reject,
-        complete: () => {
-          display.break();
-          if (!json) out(`saved ${file}`);
-          resolve(EXIT.ok);
-        },
+        complete: () => resolve('done'),
       });
-  });
-  const interrupted = io.interrupted.then(() => {
-    subscription?.unsubscribe();
+    });
+    const ended = await Promise.race([finished, io.interrupted.then(() => 'interrupted' as const)]);
     display.break();
-    const id = last?.jobId ?? '<id>';
-    io.stderr.write(`rx-bits: interrupted; the job goes on in the service. Pick it up with: rx-bits watch ${id}, then rx-bits complete ${id}\n`);
-    return EXIT.interrupted;
-  });
-  try {
-    return await Promise.race([finished, interrupted]);
-  } catch (error) {
-    if (error instanceof BitsJobError) {
-      const job = await bits.getJob(error.jobId);
-      await job.cancel().catch(() => undefined);
-      await job.release();
+    if (ended === 'interrupted') {
+      subscription?.unsubscribe();
+      io.stderr.write(`rx-bits: interrupted; the job goes on in the service. Pick it up with: rx-bits watch ${job.id}, then rx-bits complete ${job.id}\n`);
+      return EXIT.interrupted;
     }
+    if (!json) out(`saved ${file}`);
+    return EXIT.ok;
+  } catch (error) {
+    // Not completed, not left on purpose: nothing of it may stay behind. The error follows on a line of its own.
+    display.break();
+    await job.cancel().catch(() => undefined);
     throw error;
+  } finally {
+    await job.release();
   }
 }
