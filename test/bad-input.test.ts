@@ -13,7 +13,6 @@ import {
   defaultRuntime,
   type BitsJob,
   type BitsManager,
-  type ComRuntime,
   type DownloadOptions,
   type DownloadSnapshot,
   type FileSpec,
@@ -21,7 +20,7 @@ import {
   type JobType,
   type RetryOnJobErrorOptions,
 } from '../src/index.js';
-import { useLoopback } from './support/harness.js';
+import { countConnects, useLoopback } from './support/harness.js';
 import { useEngine } from './support/engine-harness.js';
 
 const h = useLoopback();
@@ -196,14 +195,7 @@ describe('download() checks every argument on subscribe, before anything connect
   ];
 
   test.each(DOWNLOAD_CASES.map((c) => [c[0], c] as const))('%s', async (_description, [, field, start, type = InvalidArgumentError]) => {
-    let connects = 0;
-    const runtime: ComRuntime = {
-      ...h.service.runtime,
-      createInstance: (clsid, iid) => {
-        connects++;
-        return h.service.runtime.createInstance(clsid, iid);
-      },
-    };
+    const { runtime, connects } = countConnects(h.service.runtime);
     const callsBefore = h.service.totalCalls();
     let stream: Observable<DownloadSnapshot> | undefined;
     expect(() => (stream = start({ runtime, pollInterval: 5 }, h.local))).not.toThrow();
@@ -216,7 +208,7 @@ describe('download() checks every argument on subscribe, before anything connect
       expect((error as InvalidArgumentError).field).toBe(field);
       expect((error as Error).message.startsWith(`${field}: `)).toBe(true);
     }
-    expect(connects).toBe(0);
+    expect(connects.count).toBe(0);
     expect(h.service.totalCalls()).toBe(callsBefore);
     expect(h.service.queue).toHaveLength(0);
   });

@@ -2,16 +2,15 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { parseCommandLine } from '../src/cli/command-line.js';
 import { EXIT, main } from '../src/cli/main.js';
 import { connect } from '../src/com/manager.js';
-import type { ComRuntime } from '../src/com/runtime.js';
 import { portableEngine } from '../src/engine/engine.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { startTestServer } from './support/http-server.js';
-import { until } from './support/harness.js';
+import { captureIo as capture } from './support/cli-io.js';
+import { refusingRuntime, until } from './support/harness.js';
 
 /**
  * The CLI's positional arguments (ids, URLs, local names) are checked with the library's own rules
@@ -22,34 +21,6 @@ import { until } from './support/harness.js';
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'src', 'cli', 'bin.ts');
 const GUID = '4991D34B-80A1-4291-83B6-3328366B9097';
-
-/** Streams to hand main(), and what it wrote to them. */
-function capture(runtime?: ComRuntime) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const io = { stdout, stderr, interrupted: new Promise<void>(() => undefined), ...(runtime === undefined ? {} : { runtime }) };
-  return { io, out: () => out, err: () => err };
-}
-
-/** A runtime that counts connection attempts and refuses them: any count above 0 means the CLI connected. */
-function refusingRuntime() {
-  const connects = { count: 0 };
-  const runtime: ComRuntime = {
-    pathStyle: 'posix',
-    initialize: () => Promise.resolve(),
-    createInstance: () => {
-      connects.count++;
-      return Promise.reject(new Error('the CLI connected'));
-    },
-    freeTaskMemory: () => undefined,
-    disconnectObject: () => Promise.resolve(),
-  };
-  return { runtime, connects };
-}
 
 /** Runs bin.ts in a child process, resolving with its exit code and output whatever the code. */
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { BITS_VERSIONS, bitsVersionsThrough } from '../src/com/bits-versions.js';
 import { referenceStats } from '../src/com/com-ptr.js';
@@ -15,6 +14,7 @@ import { EXIT, main } from '../src/cli/main.js';
 import { PROXY_VARIABLE_NAMES, type DoctorProbe } from '../src/cli/doctor-probe.js';
 import { diagnose, maskProxy, renderDoctor, type DoctorReport } from '../src/cli/doctor-report.js';
 import { LoopbackService, type LoopbackOptions } from './loopback/service.js';
+import { captureIo } from './support/cli-io.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const engineChild = path.join(root, 'test', 'support', 'engine-child.ts');
@@ -27,14 +27,9 @@ const code = (name: string): number => {
 
 /** Runs `rx-bits doctor <args>` in this process, on `runtime` when given. */
 async function doctor(args: readonly string[], runtime?: ComRuntime): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exit = await main(['doctor', ...args], { stdout, stderr, interrupted: new Promise<void>(() => undefined), ...(runtime === undefined ? {} : { runtime }) });
-  return { code: exit, out, err };
+  const { io, out, err } = captureIo(runtime);
+  const exit = await main(['doctor', ...args], io);
+  return { code: exit, out: out(), err: err() };
 }
 
 async function doctorJson(args: readonly string[], runtime?: ComRuntime): Promise<{ code: number; report: DoctorReport }> {

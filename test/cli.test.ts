@@ -5,12 +5,12 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, onTestFinished, test } from 'vitest';
 import { EXIT, main } from '../src/cli/main.js';
-import type { ComRuntime } from '../src/com/runtime.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { content, startTestServer } from './support/http-server.js';
-import { until, useLoopback } from './support/harness.js';
+import { refusingRuntime, until, useLoopback } from './support/harness.js';
 import { connect } from '../src/com/manager.js';
 import { portableEngine } from '../src/engine/engine.js';
+import { captureIo } from './support/cli-io.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const loopbackCli = path.join(root, 'test', 'support', 'cli-loopback.ts');
@@ -148,23 +148,8 @@ describe('the rx-bits CLI as a child process', () => {
 });
 
 describe('the command line is checked before anything connects', () => {
-  const connects = { count: 0 };
-  const io = () => {
-    const stderr = new PassThrough();
-    let errors = '';
-    stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    const runtime: ComRuntime = {
-      pathStyle: 'posix',
-      initialize: () => Promise.resolve(),
-      createInstance: () => {
-        connects.count++;
-        return Promise.reject(new Error('the CLI connected'));
-      },
-      freeTaskMemory: () => undefined,
-      disconnectObject: () => Promise.resolve(),
-    };
-    return { io: { stdout: new PassThrough(), stderr, interrupted: new Promise<void>(() => undefined), runtime }, err: () => errors };
-  };
+  const { runtime, connects } = refusingRuntime();
+  const io = () => captureIo(runtime);
 
   test.each([
     [['frob'], /unknown command 'frob'/],
@@ -206,15 +191,7 @@ describe('the command line is checked before anything connects', () => {
 
 describe('list, watch, cancel, complete', () => {
   const h = useLoopback();
-  const capture = () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let text = '';
-    let errors = '';
-    stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-    return { io: { stdout, stderr, interrupted: new Promise<void>(() => undefined), runtime: h.service.runtime }, out: () => text, err: () => errors };
-  };
+  const capture = () => captureIo(h.service.runtime);
 
   test('list shows the jobs; watch follows one to TRANSFERRED; complete and cancel report their results', async () => {
     const job = await h.bits.createJob({ displayName: 'rx-bits: w.bin', files: [{ url: h.server.url('/slow/w?size=20000&chunk=2000&delay=5'), localPath: h.local('w.bin') }] });

@@ -111,6 +111,27 @@ describe('download() and resumePending() on the loopback service', () => {
     expect(others).toEqual([]);
     await expect(lastValueFrom(download([], opts()))).rejects.toThrow(/^files: /); // checked on subscribe, nothing connected
   });
+
+  test('a permanent failure cancels the job under download({ persist: true }), and when resumePending follows it', async () => {
+    // Followed to its failure by the run that made it: the README's "a permanent failure ... cancels the job".
+    const first = await lastValueFrom(download(h.server.url('/status/404'), h.local('gone.bin'), { ...opts(), persist: true })).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(BitsJobError);
+    await whenHubsIdle();
+    await until(() => h.service.queue.length === 0);
+
+    // A job an earlier run left, which failed while nobody followed it: the next start finds it in ERROR.
+    const left = await h.bits.createJob({ displayName: 'myapp: gone.bin', files: [{ url: h.server.url('/status/404'), localPath: h.local('gone.bin') }] });
+    await left.resume();
+    await until(async () => (await left.getState()) === 'error');
+    await left.release();
+    const [pending, ...more] = await resumePending(opts());
+    expect(more).toEqual([]);
+    const again = await lastValueFrom(pending!.download$).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(BitsJobError);
+    expect(again).toMatchObject({ code: 'BG_E_HTTP_ERROR_404' });
+    await whenHubsIdle();
+    await until(() => h.service.queue.length === 0);
+  });
 });
 
 describe('jobs that leave the queue behind our back', () => {

@@ -14,7 +14,7 @@ import {
   type Mirrors,
   type RetryOnJobErrorOptions,
 } from '../src/index.js';
-import { useLoopback } from './support/harness.js';
+import { countConnects, useLoopback } from './support/harness.js';
 
 /** What `fn` throws, or undefined. */
 function thrown(fn: () => unknown): unknown {
@@ -101,14 +101,7 @@ describe('download() and upload() check their retry options on subscribe, before
   test.each(starts.flatMap(([api, start]) => retries.map(([what, field, retry]) => [`${api}: ${what}`, field, start, retry] as const)))(
     '%s errors the stream naming %s, and no call was made',
     async (_name, field, start, retry) => {
-      let connects = 0;
-      const runtime: ComRuntime = {
-        ...h.service.runtime,
-        createInstance: (clsid, iid) => {
-          connects++;
-          return h.service.runtime.createInstance(clsid, iid);
-        },
-      };
+      const { runtime, connects } = countConnects(h.service.runtime);
       const callsBefore = h.service.totalCalls();
       let stream: Observable<unknown> | undefined;
       expect(() => (stream = start({ runtime, pollInterval: 5, retry }))).not.toThrow();
@@ -117,7 +110,7 @@ describe('download() and upload() check their retry options on subscribe, before
         (e: unknown) => e,
       );
       expectInvalid(error, field);
-      expect(connects).toBe(0);
+      expect(connects.count).toBe(0);
       expect(h.service.totalCalls()).toBe(callsBefore);
       expect(h.service.queue).toHaveLength(0);
     },

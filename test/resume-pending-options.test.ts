@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { BitsJobError, download, InvalidArgumentError, resumePending, type ComRuntime, type DownloadOptions, type RetryOnJobErrorOptions } from '../src/index.js';
+import { download, InvalidArgumentError, resumePending, type DownloadOptions, type RetryOnJobErrorOptions } from '../src/index.js';
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
-import { until, useLoopback } from './support/harness.js';
+import { countConnects, until, useLoopback } from './support/harness.js';
 
 const bad = <T>(value: unknown) => value as T;
 
@@ -35,14 +35,7 @@ describe('resumePending() checks its options as download() does, before anything
     // A job an earlier run left: a check that came late would find it, and fail only once it is followed.
     const left = await h.bits.createJob({ displayName: 'myapp: left.bin', files: [{ url: h.server.url('/files/left?size=10'), localPath: h.local('left.bin') }] });
     await left.release();
-    let connects = 0;
-    const runtime: ComRuntime = {
-      ...h.service.runtime,
-      createInstance: (clsid, iid) => {
-        connects++;
-        return h.service.runtime.createInstance(clsid, iid);
-      },
-    };
+    const { runtime, connects } = countConnects(h.service.runtime);
     const options: DownloadOptions = { runtime, pollInterval: 5, appName: 'myapp', ...given };
     const callsBefore = h.service.totalCalls();
 
@@ -53,7 +46,7 @@ describe('resumePending() checks its options as download() does, before anything
     );
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect((error as InvalidArgumentError).field).toBe(field);
-    expect(connects).toBe(0);
+    expect(connects.count).toBe(0);
     expect(h.service.totalCalls()).toBe(callsBefore);
 
     // download() names the same field for the same options: one check for both.
@@ -86,37 +79,5 @@ describe.skipIf(process.platform === 'win32')('resumePending(null)', () => {
       vi.unstubAllEnvs();
       await rm(home, { recursive: true, force: true });
     }
-  });
-});
-
-describe('a job that fails for good is cancelled, with persist and when found again', () => {
-  const h = useLoopback();
-  const opts = () => ({ runtime: h.service.runtime, pollInterval: 5, appName: 'myapp' });
-
-  afterEach(async () => {
-    await whenHubsIdle();
-    await until(() => h.service.references().jobs === 0);
-    expect(liveHubs()).toBe(0);
-  });
-
-  test('a permanent failure cancels the job under download({ persist: true }), and when resumePending follows it', async () => {
-    // Followed to its failure by the run that made it: the README's "a permanent failure ... cancels the job".
-    const first = await lastValueFrom(download(h.server.url('/status/404'), h.local('gone.bin'), { ...opts(), persist: true })).catch((e: unknown) => e);
-    expect(first).toBeInstanceOf(BitsJobError);
-    await whenHubsIdle();
-    await until(() => h.service.queue.length === 0);
-
-    // A job an earlier run left, which failed while nobody followed it: the next start finds it in ERROR.
-    const left = await h.bits.createJob({ displayName: 'myapp: gone.bin', files: [{ url: h.server.url('/status/404'), localPath: h.local('gone.bin') }] });
-    await left.resume();
-    await until(async () => (await left.getState()) === 'error');
-    await left.release();
-    const [pending, ...more] = await resumePending(opts());
-    expect(more).toEqual([]);
-    const again = await lastValueFrom(pending!.download$).catch((e: unknown) => e);
-    expect(again).toBeInstanceOf(BitsJobError);
-    expect(again).toMatchObject({ code: 'BG_E_HTTP_ERROR_404' });
-    await whenHubsIdle();
-    await until(() => h.service.queue.length === 0);
   });
 });

@@ -8,6 +8,7 @@ import { CallbackObject, liveCallbackObjects, type Notification, type Notificati
 import { referenceStats } from '../../src/com/com-ptr.js';
 import { NotifyFlags } from '../../src/com/enums.js';
 import { connect, type BitsManager } from '../../src/com/manager.js';
+import type { ComRuntime } from '../../src/com/runtime.js';
 import { LoopbackService, type LoopbackOptions } from '../loopback/service.js';
 import { startTestServer, type TestServer } from './http-server.js';
 
@@ -132,4 +133,36 @@ export function captureUnhandled(): unknown[] {
 /** Polls a condition on the event loop; a hang guard is vitest's test timeout, not a wall-clock assertion. */
 export async function until(condition: () => boolean | Promise<boolean>, everyMs = 5): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, everyMs));
+}
+
+/** Connections counted: `runtime` with its createInstance counted, for checks that must come before any connection. */
+export interface CountedRuntime {
+  readonly runtime: ComRuntime;
+  readonly connects: { count: number };
+}
+
+/** `runtime` as it is, each connection (createInstance) counted. */
+export function countConnects(runtime: ComRuntime): CountedRuntime {
+  const connects = { count: 0 };
+  return {
+    connects,
+    runtime: {
+      ...runtime,
+      createInstance: (clsid, iid) => {
+        connects.count++;
+        return runtime.createInstance(clsid, iid);
+      },
+    },
+  };
+}
+
+/** A runtime that refuses every connection, counting the attempts: any count above 0 means something connected. */
+export function refusingRuntime(): CountedRuntime {
+  return countConnects({
+    pathStyle: 'posix',
+    initialize: () => Promise.resolve(),
+    createInstance: () => Promise.reject(new Error('the CLI connected')),
+    freeTaskMemory: () => undefined,
+    disconnectObject: () => Promise.resolve(),
+  });
 }
