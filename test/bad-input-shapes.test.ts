@@ -1,12 +1,14 @@
 import { firstValueFrom, type Observable } from 'rxjs';
 import { describe, expect, test } from 'vitest';
 import {
+  CallbackObject,
   connect,
   error$,
   fileRangesTransferred$,
   fileTransferred$,
   InvalidArgumentError,
   jobEvents$,
+  liveCallbackObjects,
   liveHubs,
   modification$,
   NotifyFlags,
@@ -17,7 +19,6 @@ import {
   whenHubsIdle,
   type BitsJob,
   type BitsManager,
-  type CallbackObject,
   type ComRuntime,
   type ConnectOptions,
   type CreateJobOptions,
@@ -65,6 +66,15 @@ const CASES: readonly Case[] = [
   ['setNotifyInterface(undefined)', 'callback', (_bits, job) => job.setNotifyInterface(as<CallbackObject>(undefined))],
   // The old code passed the missing address on: SetNotifyInterface(NULL) cleared the registration.
   ['setNotifyInterface with an object that is not a callback', 'callback', (_bits, job) => job.setNotifyInterface(as<CallbackObject>({}))],
+  [
+    'setNotifyInterface with a disposed callback object',
+    'callback',
+    async (_bits, job) => {
+      const disposed = new CallbackObject(() => undefined);
+      disposed.dispose();
+      return job.setNotifyInterface(disposed);
+    },
+  ],
 ];
 
 const caught = (act: () => Promise<unknown>): Promise<unknown> =>
@@ -177,5 +187,22 @@ describe('the same arguments on the portable engine: the same typed errors', () 
     expectNamed(await caught(() => act(e.bits, job, h.service.runtime)), field);
     await job.cancel();
     await job.release();
+  });
+});
+
+describe('a CallbackObject checks its sink and options when made', () => {
+  test.each([
+    ['a sink that is not a function', 'sink', () => new CallbackObject(as<() => void>(null))],
+    ['options that are null', 'options', () => new CallbackObject(() => undefined, as<object>(null))],
+    ['an onSinkError that is not a function', 'onSinkError', () => new CallbackObject(() => undefined, { onSinkError: as<() => void>('log') })],
+  ] as const)('%s is an InvalidArgumentError naming %s, and no object is made', (_description, field, make) => {
+    const live = liveCallbackObjects();
+    expect(make).toThrow(InvalidArgumentError);
+    try {
+      make();
+    } catch (error) {
+      expectNamed(error, field);
+    }
+    expect(liveCallbackObjects()).toBe(live);
   });
 });

@@ -4,7 +4,9 @@ import { IBackgroundCopyError, IBackgroundCopyFile } from './interfaces.js';
 import type { NotificationKind } from './enums.js';
 import type { FileRange } from './file-ranges.js';
 import type { Pointer } from './native-types.js';
+import { InvalidArgumentError } from './errors.js';
 import { HostedObject } from './hosted-object.js';
+import { checkObject } from './validate.js';
 import { liveReceiverObjects, readyReceiver, receiverReady, receiverTrampolines } from './receiver-thread.js';
 
 /**
@@ -67,6 +69,12 @@ export class CallbackObject extends HostedObject {
   }
 
   constructor(sink: NotificationSink, options: CallbackObjectOptions = {}) {
+    // Checked before the object exists: a bad sink would only fail at the first notification, on the receiver's schedule.
+    if (typeof sink !== 'function') throw new InvalidArgumentError('sink', 'expected a function (notification) => void');
+    checkObject(options, 'options', '{ onSinkError?, onQueryInterface? }');
+    for (const field of ['onSinkError', 'onQueryInterface'] as const) {
+      if (options[field] !== undefined && typeof options[field] !== 'function') throw new InvalidArgumentError(field, 'expected a function');
+    }
     const { onQueryInterface } = options;
     const deliver = (received: Notification): void => {
       try {

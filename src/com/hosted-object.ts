@@ -7,6 +7,7 @@ import type { ReceiverObject } from './receiver-thread.js';
  */
 export abstract class HostedObject {
   readonly #object: ReceiverObject;
+  #disposed = false;
 
   protected constructor(object: ReceiverObject) {
     this.#object = object;
@@ -27,8 +28,14 @@ export abstract class HostedObject {
     this.#object.detach();
   }
 
+  /** Whether {@link dispose} was called: the object then serves nobody and must not be handed out again. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
   /** Detaches and drops our reference; the native block lives until the service drops its own. */
   dispose(): void {
+    this.#disposed = true;
     this.#object.dispose();
   }
 }

@@ -586,6 +586,8 @@ export class BitsJob {
     if (address !== null && (typeof address !== 'bigint' || address === 0n)) {
       throw new InvalidArgumentError('callback', 'expected a CallbackObject, or null to clear the registration');
     }
+    // Its block may already be freed (the service dropped its reference): never hand that address out.
+    if (callback?.disposed === true) throw new InvalidArgumentError('callback', 'this CallbackObject was disposed; make a new one');
     await this.#ptr.call('SetNotifyInterface', address);
   }
 
