@@ -206,3 +206,40 @@ describe('a CallbackObject checks its sink and options when made', () => {
     expect(liveCallbackObjects()).toBe(live);
   });
 });
+
+/** Whole numbers beyond 32 bits: `&` sees only their low 32 bits, which are 0, 0x40 and 1 here. */
+const WIDE_NOTIFY_FLAGS = [2 ** 32, 2 ** 32 + 0x40, 2 ** 40 + 1, Number.MAX_SAFE_INTEGER] as const;
+
+describe('notify flags beyond 32 bits are an InvalidArgumentError naming notifyFlags, before any COM call', () => {
+  const FLAGS = NotifyFlags.JobTransferred | NotifyFlags.JobError;
+
+  test.each(WIDE_NOTIFY_FLAGS)('setNotifyFlags(%d)', async (flags) => {
+    const job = await h.bits.createJob({ displayName: 'flags' });
+    try {
+      await job.setNotifyFlags(FLAGS);
+      const callsBefore = h.service.totalCalls();
+      expectNamed(await caught(() => job.setNotifyFlags(flags)), 'notifyFlags');
+      expect(h.service.totalCalls()).toBe(callsBefore);
+      expect(await job.getNotifyFlags()).toBe(FLAGS);
+    } finally {
+      await job.cancel();
+      await job.release();
+    }
+  });
+
+  describe('on the portable engine', () => {
+    const e = useEngine();
+
+    test.each(WIDE_NOTIFY_FLAGS)('setNotifyFlags(%d)', async (flags) => {
+      const job = await e.bits.createJob({ displayName: 'flags' });
+      try {
+        await job.setNotifyFlags(FLAGS);
+        expectNamed(await caught(() => job.setNotifyFlags(flags)), 'notifyFlags');
+        expect(await job.getNotifyFlags()).toBe(FLAGS);
+      } finally {
+        await job.cancel();
+        await job.release();
+      }
+    });
+  });
+});

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { ComPtr } from '../src/com/com-ptr.js';
 import { DO_PROPERTIES } from '../src/com/do-interfaces.js';
 import {
   DO_E_BLOCKED_BY_COST_TRANSFER_POLICY,
@@ -17,6 +18,7 @@ import {
   connect,
   error$,
   InvalidArgumentError,
+  NotifyFlags,
   NotSupportedByBackendError,
   PropertyNotSupportedError,
   resumePending,
@@ -378,5 +380,83 @@ describe('when Delivery Optimization refuses this caller', () => {
     await rm(stateDir, { recursive: true, force: true });
     await service.close();
     service.assertNoLeaks();
+  });
+});
+
+/**
+ * Counts what reaches the bridge: every call the library makes through a pointer to one of BITS's
+ * interfaces (call goes through callRaw) and every QueryInterface on one. DO's own interfaces, which
+ * the bridge calls on its own schedule, are left out.
+ */
+function countBridgeCalls(): { count(): number; restore(): void } {
+  const spies = [vi.spyOn(ComPtr.prototype, 'callRaw'), vi.spyOn(ComPtr.prototype, 'queryInterface')];
+  const onBits = (self: unknown): boolean => (self as ComPtr).iface.name.startsWith('IBackgroundCopy');
+  return {
+    count: () => spies.reduce((total, spy) => total + spy.mock.contexts.filter(onBits).length, 0),
+    restore: () => spies.forEach((spy) => spy.mockRestore()),
+  };
+}
+
+describe("what the README lists under Delivery Optimization's 'Not on this backend'", () => {
+  const h = useDoBackend({ secondMs: 10, retrySeconds: 2 });
+  const FLAGS = NotifyFlags.JobTransferred | NotifyFlags.JobError;
+
+  test('each is a NotSupportedByBackendError naming it, raised before any call reaches the bridge', async () => {
+    const job = await h.bits.createJob({ displayName: 'app: not on DO' });
+    await job.setNotifyFlags(FLAGS);
+    const refusals: ReadonlyArray<readonly [operation: string, act: () => Promise<unknown>]> = [
+      ['SetMinimumRetryDelay', () => job.setMinimumRetryDelay(60)],
+      ['GetMinimumRetryDelay', () => job.getMinimumRetryDelay()],
+      ['upload jobs', () => h.bits.createJob({ displayName: 'up', type: 'upload' })],
+      ['all users', () => h.bits.jobs({ allUsers: true }).next()],
+      ['custom headers', () => job.setCustomHeaders({ 'X-A': 'b' })],
+      ['proxy settings', () => job.setProxySettings({ usage: 'override', proxyList: 'http://proxy:8080' })],
+      ['proxy settings', () => job.setProxySettings({ usage: 'noProxy' })],
+      ['proxy settings', () => job.getProxySettings()],
+      ['credentials', () => job.setCredentials({ target: 'server', scheme: 'basic', userName: 'u', password: 'p' })],
+      ['credentials', () => job.removeCredentials('server', 'basic')],
+      // backend.ts lists the flag as missing: the bridge's E_NOTIMPL is not what the caller gets.
+      ['FileRangesTransferred', () => job.setNotifyFlags(NotifyFlags.FileRangesTransferred)],
+      ['FileRangesTransferred', () => job.setNotifyFlags(FLAGS | NotifyFlags.FileRangesTransferred)],
+    ];
+    const calls = countBridgeCalls();
+    try {
+      const outcomes: Array<{ operation: string; error: string }> = [];
+      for (const [operation, act] of refusals) {
+        const error = await act().then(
+          () => 'none',
+          (e: unknown) => (e instanceof NotSupportedByBackendError ? `NotSupportedByBackendError(${e.backend}, ${e.operation})` : String(e)),
+        );
+        outcomes.push({ operation, error });
+      }
+      expect(outcomes).toEqual(refusals.map(([operation]) => ({ operation, error: `NotSupportedByBackendError(delivery-optimization, ${operation})` })));
+      expect(calls.count(), 'calls that reached the bridge').toBe(0);
+      // The counter sees a call that does reach the bridge.
+      expect(await job.getNotifyFlags()).toBe(FLAGS);
+      expect(calls.count()).toBeGreaterThan(0);
+      expect(await names(h.bits)).toEqual(['app: not on DO']);
+    } finally {
+      calls.restore();
+      await job.cancel();
+      await job.release();
+    }
+  });
+
+  test('notify flags beyond 32 bits are an InvalidArgumentError, not the low bits the bridge would keep', async () => {
+    const job = await h.bits.createJob({ displayName: 'app: flags' });
+    await job.setNotifyFlags(FLAGS);
+    const calls = countBridgeCalls();
+    try {
+      for (const flags of [2 ** 32, 2 ** 32 + FLAGS, 2 ** 40 + 1]) {
+        await expect(job.setNotifyFlags(flags)).rejects.toMatchObject({ name: 'InvalidArgumentError', field: 'notifyFlags' });
+      }
+      expect(calls.count(), 'calls that reached the bridge').toBe(0);
+      expect(await job.getNotifyFlags()).toBe(FLAGS);
+      expect(calls.count()).toBeGreaterThan(0);
+    } finally {
+      calls.restore();
+      await job.cancel();
+      await job.release();
+    }
   });
 });

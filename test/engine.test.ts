@@ -1,12 +1,13 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { ComPtr } from '../src/com/com-ptr.js';
 import { InvalidArgumentError, NotSupportedByBackendError } from '../src/com/errors.js';
 import { connect } from '../src/com/manager.js';
 import type { ComRuntime } from '../src/com/runtime.js';
 import { PortableEngine } from '../src/engine/engine.js';
-import { download, error$, fileTransferred$, resumePending, StateDirectoryInUseError, transferred$ } from '../src/index.js';
+import { download, error$, fileTransferred$, NotifyFlags, resumePending, StateDirectoryInUseError, transferred$ } from '../src/index.js';
 import { whenHubsIdle } from '../src/observables/hub.js';
 import { FAST, useEngine } from './support/engine-harness.js';
 import { content } from './support/http-server.js';
@@ -274,5 +275,51 @@ describe('connect() chooses the backend', () => {
     const bits = await connect({ runtime: h.engine.runtime });
     expect(bits.choice).toEqual({ backend: 'bits', reason: 'the default on Windows' });
     await bits.release();
+  });
+});
+
+describe('what backend.ts lists as missing on the portable engine is refused before any call', () => {
+  const h = useEngine();
+
+  /** Calls through the library's pointers to BITS's interfaces, the engine's vtable (call goes through callRaw), and QueryInterface on them. */
+  function countEngineCalls(): { count(): number; restore(): void } {
+    const spies = [vi.spyOn(ComPtr.prototype, 'callRaw'), vi.spyOn(ComPtr.prototype, 'queryInterface')];
+    const onBits = (self: unknown): boolean => (self as ComPtr).iface.name.startsWith('IBackgroundCopy');
+    return {
+      count: () => spies.reduce((total, spy) => total + spy.mock.contexts.filter(onBits).length, 0),
+      restore: () => spies.forEach((spy) => spy.mockRestore()),
+    };
+  }
+
+  test('the FileRangesTransferred flag and credentials: a NotSupportedByBackendError naming them, the flags unchanged', async () => {
+    const flags = NotifyFlags.JobTransferred | NotifyFlags.JobError;
+    const job = await h.bits.createJob({ displayName: 'engine: not here' });
+    await job.setNotifyFlags(flags);
+    const refusals: ReadonlyArray<readonly [operation: string, act: () => Promise<unknown>]> = [
+      ['FileRangesTransferred', () => job.setNotifyFlags(NotifyFlags.FileRangesTransferred)],
+      ['FileRangesTransferred', () => job.setNotifyFlags(flags | NotifyFlags.FileRangesTransferred)],
+      ['credentials', () => job.setCredentials({ target: 'server', scheme: 'basic', userName: 'u', password: 'p' })],
+      ['credentials', () => job.removeCredentials('proxy', 'ntlm')],
+    ];
+    const calls = countEngineCalls();
+    try {
+      const outcomes: Array<{ operation: string; error: string }> = [];
+      for (const [operation, act] of refusals) {
+        const error = await act().then(
+          () => 'none',
+          (e: unknown) => (e instanceof NotSupportedByBackendError ? `NotSupportedByBackendError(${e.backend}, ${e.operation})` : String(e)),
+        );
+        outcomes.push({ operation, error });
+      }
+      expect(outcomes).toEqual(refusals.map(([operation]) => ({ operation, error: `NotSupportedByBackendError(portable, ${operation})` })));
+      expect(calls.count(), 'calls that reached the engine').toBe(0);
+      // The counter sees a call that does reach the engine.
+      expect(await job.getNotifyFlags()).toBe(flags);
+      expect(calls.count()).toBeGreaterThan(0);
+    } finally {
+      calls.restore();
+      await job.cancel();
+      await job.release();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { lastValueFrom, Subject, type Observable } from 'rxjs';
 import { describe, expect, test } from 'vitest';
 import {
+  cancelOnUnsubscribe,
+  completeWhenTransferred,
   download,
   exponentialBackoff,
   failOnJobError,
@@ -115,4 +117,56 @@ describe('download() and upload() check their retry options on subscribe, before
       expect(h.service.queue).toHaveLength(0);
     },
   );
+});
+
+describe('the operators that act on a job check it when they are made, as retryOnJobError does', () => {
+  test.each<[string, () => unknown]>([
+    ['completeWhenTransferred(null)', () => completeWhenTransferred(bad(null))],
+    ['completeWhenTransferred({})', () => completeWhenTransferred(bad({}))],
+    ['completeWhenTransferred of a job without complete()', () => completeWhenTransferred(bad({ id: 'x', getFiles: async () => [], getState: async () => 'transferred' }))],
+    ['cancelOnUnsubscribe(null)', () => cancelOnUnsubscribe(bad(null))],
+    ['cancelOnUnsubscribe({})', () => cancelOnUnsubscribe(bad({}))],
+    ['cancelOnUnsubscribe of a job id', () => cancelOnUnsubscribe(bad('00000000-0000-0000-0000-000000000001'))],
+  ])('%s is an InvalidArgumentError naming job', (_name, make) => {
+    expectInvalid(thrown(make), 'job');
+  });
+
+  test('a job with the methods they call is taken', () => {
+    const stub = async (): Promise<never> => Promise.reject(new Error('not called'));
+    expect(thrown(() => completeWhenTransferred({ id: bad('x'), getFiles: stub, complete: stub, getState: stub }))).toBeUndefined();
+    expect(thrown(() => cancelOnUnsubscribe({ cancel: stub }))).toBeUndefined();
+  });
+});
+
+describe("retryOnMirrors checks each mirror as setRemoteName would, when the operator is made", () => {
+  const h = useLoopback();
+
+  test.each<[string, string]>([
+    ['an ftp URL', 'ftp://127.0.0.1/m.bin'],
+    ['a relative name', 'mirror/m.bin'],
+    ['credentials in the URL', 'https://user:secret@b.example/m.bin'],
+    ['a mailto URL', 'mailto:ops@b.example'],
+  ])('%s is an InvalidArgumentError naming the mirror, and nothing reaches the service', async (_name, url) => {
+    const localPath = h.local('m.bin');
+    const job = await h.bits.createJob({ displayName: 'mirrors', files: [{ url: h.server.url('/status/404'), localPath }] });
+    try {
+      const callsBefore = h.service.totalCalls();
+      const error = thrown(() => retryOnMirrors(job, { [localPath]: ['http://b.example/m.bin', url] }));
+      expectInvalid(error, `mirrors['${localPath}'][1]`);
+      expect((error as Error).message).not.toContain('secret');
+      expect(h.service.totalCalls()).toBe(callsBefore);
+    } finally {
+      await job.cancel();
+      await job.release();
+    }
+  });
+
+  test("a path-shaped mirror is read in the style of the job's runtime", () => {
+    const onWindows = { ...mirroredJob, runtime: { pathStyle: 'win32' } };
+    const onLinux = { ...mirroredJob, runtime: { pathStyle: 'posix' } };
+    expect(thrown(() => retryOnMirrors(onWindows, { 'C:\\a.msi': ['\\\\server\\share\\a.msi'] }))).toBeUndefined();
+    expectInvalid(thrown(() => retryOnMirrors(onWindows, { 'C:\\a.msi': ['/srv/a.msi'] })), "mirrors['C:\\a.msi'][0]");
+    expect(thrown(() => retryOnMirrors(onLinux, { '/tmp/a.msi': ['/srv/a.msi'] }))).toBeUndefined();
+    expectInvalid(thrown(() => retryOnMirrors(onLinux, { '/tmp/a.msi': ['C:\\a.msi'] })), "mirrors['/tmp/a.msi'][0]");
+  });
 });

@@ -25,6 +25,10 @@ export type Capability =
   | 'custom headers'
   | 'client certificates'
   | 'all users'
+  /** GetProxySettings and SetProxySettings. */
+  | 'proxy settings'
+  /** IBackgroundCopyJob2's SetCredentials and RemoveCredentials. */
+  | 'credentials'
   /** BG_NOTIFY_FILE_RANGES_TRANSFERRED and IBackgroundCopyCallback3 (BITS 10.1). */
   | 'FileRangesTransferred';
 
@@ -41,12 +45,15 @@ const MISSING: Readonly<Record<Backend, ReadonlyMap<Capability, string>>> = {
     ['upload jobs', 'it only downloads'],
     ['custom headers', "give them to createJob: DO takes HttpCustomHeaders only before a download starts"],
     ['all users', "it lists a caller's own downloads only"],
+    ['proxy settings', 'a DO download has no proxy settings of its own'],
+    ['credentials', 'a DO download takes no credentials (the bridge has no IBackgroundCopyJob2)'],
     ['FileRangesTransferred', 'the bridge refuses its flag: DO reports a download as a whole, never by ranges'],
   ]),
   portable: new Map([
     ['upload jobs', 'it only downloads (an upload needs the BITS server extension on the other side)'],
     ['client certificates', 'it has no certificate stores to take them from'],
     ['all users', "it keeps one user's jobs, in that user's state directory"],
+    ['credentials', 'it has no IBackgroundCopyJob2 to take them'],
     ['FileRangesTransferred', 'it refuses the flag: it never calls IBackgroundCopyCallback3'],
   ]),
 };

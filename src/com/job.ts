@@ -576,6 +576,8 @@ export class BitsJob {
 
   async setNotifyFlags(flags: number): Promise<void> {
     const checked = checkNotifyFlags(flags, 'notifyFlags');
+    // DO's bridge and the engine would answer E_NOTIMPL: refused before the call, as fileRangesTransferred$ is.
+    if ((checked & NotifyFlags.FileRangesTransferred) !== 0) requireSupport(this.backend, 'FileRangesTransferred');
     await this.#ptr.call('SetNotifyFlags', checked);
   }
 
@@ -645,6 +647,7 @@ export class BitsJob {
   }
 
   async getProxySettings(): Promise<ProxySettings> {
+    requireSupport(this.backend, 'proxy settings');
     const usage = Buffer.alloc(4);
     const list = pointerSlot();
     const bypass = pointerSlot();
@@ -667,6 +670,7 @@ export class BitsJob {
     if (settings.usage === 'override' && list === null) {
       throw new InvalidArgumentError('proxy.proxyList', "is required when usage is 'override'");
     }
+    requireSupport(this.backend, 'proxy settings');
     await this.#ptr.call('SetProxySettings', usage, list, bypass);
   }
 
@@ -757,11 +761,14 @@ export class BitsJob {
    * first). Write-only: nothing reads them back. The strings live in native memory for the call only,
    * zeroed afterwards. BITS 1.5+.
    */
-  setCredentials(credentials: Credentials): Promise<void> {
+  async setCredentials(credentials: Credentials): Promise<void> {
+    // Refused before the QueryInterface for IBackgroundCopyJob2, which DO's bridge and the engine answer with E_NOINTERFACE.
+    requireSupport(this.backend, 'credentials');
     return job2.setCredentials(this, credentials);
   }
 
-  removeCredentials(target: AuthTarget, scheme: AuthScheme): Promise<void> {
+  async removeCredentials(target: AuthTarget, scheme: AuthScheme): Promise<void> {
+    requireSupport(this.backend, 'credentials');
     return job2.removeCredentials(this, target, scheme);
   }
 

@@ -130,7 +130,9 @@ export function checkJobType(value: unknown, field: string): number {
 }
 
 export function checkNotifyFlags(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (value & ~ALL_NOTIFY_FLAGS) !== 0) {
+  // The range first: `&` works on the low 32 bits (ToInt32), so without it 2**32 passes as 0 (every
+  // notification off) and 2**40 + 1 as 1.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > ALL_NOTIFY_FLAGS || (value & ~ALL_NOTIFY_FLAGS) !== 0) {
     throw new InvalidArgumentError(field, `${describeValue(value)} is not a combination of BG_NOTIFY_* flags (0x01..0x20)`);
   }
   return value;

@@ -1,6 +1,7 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { BitsJob } from '../com/job.js';
 import { operate } from './operate.js';
+import { checkJobMethods } from './option-checks.js';
 
 /**
  * Cancels the job when the subscriber leaves before the stream has ended. An explicit opt-in:
@@ -17,6 +18,8 @@ import { operate } from './operate.js';
  * subscription.unsubscribe(); // before the transfer ended: the download is cancelled
  */
 export function cancelOnUnsubscribe<T>(job: Pick<BitsJob, 'cancel'>): MonoTypeOperatorFunction<T> {
+  // Checked now: a wrong job would only fail on unsubscribe, thrown from finalize (an UnsubscriptionError nobody catches).
+  checkJobMethods(job, 'job', ['cancel']);
   return operate<T, T>((subscriber) => {
     let keep = false;
     return {

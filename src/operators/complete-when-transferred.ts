@@ -5,6 +5,7 @@ import type { Guid } from '../com/guid.js';
 import type { BitsJob, JobFileInfo } from '../com/job.js';
 import type { JobEvent } from '../observables/events.js';
 import { JobLeftQueueError } from './job-left-queue-error.js';
+import { checkJobMethods } from './option-checks.js';
 
 /** What `completeWhenTransferred` reports once the job is complete. */
 export interface CompletedJob {
@@ -29,6 +30,8 @@ export interface CompletedJob {
  * jobEvents$(job).pipe(completeWhenTransferred(job)).subscribe((done) => console.log(done.files.map((f) => f.localPath)));
  */
 export function completeWhenTransferred(job: Pick<BitsJob, 'id' | 'complete' | 'getFiles' | 'getState'>): OperatorFunction<JobEvent, CompletedJob> {
+  // Checked now, not on the `transferred` event, where a wrong job would be a bare TypeError.
+  checkJobMethods(job, 'job', ['getFiles', 'complete', 'getState']);
   return (source) =>
     source.pipe(
       filter((event) => event.type === 'transferred'),

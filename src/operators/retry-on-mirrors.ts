@@ -2,7 +2,8 @@ import { asyncScheduler, defer, noop, timer, type MonoTypeOperatorFunction, type
 import type { BitsFile } from '../com/bits-file.js';
 import { InvalidArgumentError } from '../com/errors.js';
 import type { BitsJob, JobFileInfo } from '../com/job.js';
-import { checkObject } from '../com/validate.js';
+import type { ComRuntime } from '../com/runtime.js';
+import { checkObject, checkRemoteUrl } from '../com/validate.js';
 import type { JobEvent } from '../observables/events.js';
 import { BitsJobError, type JobAttempt } from './bits-job-error.js';
 import { follow, operate } from './operate.js';
@@ -51,14 +52,25 @@ async function moveFile(job: MirroredJob, failed: JobFileInfo, url: string): Pro
   }
 }
 
-/** The mirrors, checked when the operator is made: an object of lists of non-empty strings. */
-function checkMirrors(mirrors: unknown): Mirrors {
+/**
+ * How the job's service reads a remote name that is a path: a BitsJob knows its runtime; a stand-in
+ * without one (tests, wrappers) is taken to run where this process does.
+ */
+function pathStyleOf(job: MirroredJob): ComRuntime['pathStyle'] {
+  const style = (job as { readonly runtime?: Partial<ComRuntime> }).runtime?.pathStyle;
+  if (style === 'win32' || style === 'posix') return style;
+  return process.platform === 'win32' ? 'win32' : 'posix';
+}
+
+/**
+ * The mirrors, checked when the operator is made: an object of lists of URLs, each one what
+ * setRemoteName takes (its own check), so that a mirror it would refuse fails now, not after the job failed.
+ */
+function checkMirrors(mirrors: unknown, style: ComRuntime['pathStyle']): Mirrors {
   if (typeof mirrors !== 'object' || mirrors === null || Array.isArray(mirrors)) throw new InvalidArgumentError('mirrors', 'expected { [localPath]: [url, ...] }');
   for (const [localPath, urls] of Object.entries(mirrors)) {
     if (!Array.isArray(urls)) throw new InvalidArgumentError(`mirrors['${localPath}']`, 'expected an array of URLs');
-    urls.forEach((url: unknown, index) => {
-      if (typeof url !== 'string' || url === '') throw new InvalidArgumentError(`mirrors['${localPath}'][${index}]`, 'expected a URL');
-    });
+    urls.forEach((url: unknown, index) => checkRemoteUrl(url, `mirrors['${localPath}'][${index}]`, style));
   }
   return mirrors as Mirrors;
 }
@@ -81,7 +93,7 @@ function checkMirrors(mirrors: unknown): Mirrors {
 export function retryOnMirrors<T extends JobEvent>(job: MirroredJob, mirrors: Mirrors, options: RetryOnMirrorsOptions = {}): MonoTypeOperatorFunction<T> {
   // Checked now, not at the first error.
   checkJobMethods(job, 'job', ['files', 'resume']);
-  const lists = checkMirrors(mirrors);
+  const lists = checkMirrors(mirrors, pathStyleOf(job));
   checkObject(options, 'options', 'an object of options');
   const { shouldMove = failedRemotely, delay = 0, scheduler = asyncScheduler } = options;
   checkFunction(shouldMove, 'shouldMove', '(error) => boolean');
