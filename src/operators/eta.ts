@@ -1,9 +1,9 @@
-import { asyncScheduler, defer, map, type OperatorFunction } from 'rxjs';
+import { defer, map, type OperatorFunction } from 'rxjs';
 import type { JobProgress } from '../com/job.js';
 import type { ModificationEvent } from '../observables/events.js';
 import { progressOf, secondsLeft } from './progress-of.js';
-import { checkWindow, SlidingRate } from './sliding-rate.js';
-import type { TransferRateOptions } from './transfer-rate.js';
+import { SlidingRate } from './sliding-rate.js';
+import { checkRateOptions, type TransferRateOptions } from './transfer-rate.js';
 
 /**
  * Seconds left at the current rate (see `transferRate`): `undefined` while the total or the rate is
@@ -13,8 +13,7 @@ import type { TransferRateOptions } from './transfer-rate.js';
  * progress$(job).pipe(eta()).subscribe((s) => console.log(s === undefined ? 'ETA unknown' : `${Math.ceil(s)} s left`));
  */
 export function eta(options: TransferRateOptions = {}): OperatorFunction<JobProgress | ModificationEvent, number | undefined> {
-  const { scheduler = asyncScheduler } = options;
-  const window = checkWindow(options.window ?? 5000);
+  const { window, scheduler } = checkRateOptions(options);
   return (source) =>
     defer(() => {
       const rate = new SlidingRate(window);
