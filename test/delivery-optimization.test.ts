@@ -2,8 +2,7 @@ import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
-import { describe, expect, test, vi } from 'vitest';
-import { ComPtr } from '../src/com/com-ptr.js';
+import { describe, expect, test } from 'vitest';
 import { DO_PROPERTIES } from '../src/com/do-interfaces.js';
 import {
   DO_E_BLOCKED_BY_COST_TRANSFER_POLICY,
@@ -33,6 +32,7 @@ import { ERROR_FILE_EXISTS_HR } from './loopback-do/download-model.js';
 import { useDoBackend } from './support/do-harness.js';
 import { until } from './support/harness.js';
 import { content } from './support/http-server.js';
+import { countBitsCalls, outcomesOf, type Refusal } from './support/backend-refusals.js';
 
 /** Delivery Optimization through the bridge, over the loopback DO service: what BITS's scenarios do not cover. */
 
@@ -383,20 +383,6 @@ describe('when Delivery Optimization refuses this caller', () => {
   });
 });
 
-/**
- * Counts what reaches the bridge: every call the library makes through a pointer to one of BITS's
- * interfaces (call goes through callRaw) and every QueryInterface on one. DO's own interfaces, which
- * the bridge calls on its own schedule, are left out.
- */
-function countBridgeCalls(): { count(): number; restore(): void } {
-  const spies = [vi.spyOn(ComPtr.prototype, 'callRaw'), vi.spyOn(ComPtr.prototype, 'queryInterface')];
-  const onBits = (self: unknown): boolean => (self as ComPtr).iface.name.startsWith('IBackgroundCopy');
-  return {
-    count: () => spies.reduce((total, spy) => total + spy.mock.contexts.filter(onBits).length, 0),
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
-  };
-}
-
 describe("what the README lists under Delivery Optimization's 'Not on this backend'", () => {
   const h = useDoBackend({ secondMs: 10, retrySeconds: 2 });
   const FLAGS = NotifyFlags.JobTransferred | NotifyFlags.JobError;
@@ -404,7 +390,7 @@ describe("what the README lists under Delivery Optimization's 'Not on this backe
   test('each is a NotSupportedByBackendError naming it, raised before any call reaches the bridge', async () => {
     const job = await h.bits.createJob({ displayName: 'app: not on DO' });
     await job.setNotifyFlags(FLAGS);
-    const refusals: ReadonlyArray<readonly [operation: string, act: () => Promise<unknown>]> = [
+    const refusals: readonly Refusal[] = [
       ['SetMinimumRetryDelay', () => job.setMinimumRetryDelay(60)],
       ['GetMinimumRetryDelay', () => job.getMinimumRetryDelay()],
       ['upload jobs', () => h.bits.createJob({ displayName: 'up', type: 'upload' })],
@@ -419,16 +405,9 @@ describe("what the README lists under Delivery Optimization's 'Not on this backe
       ['FileRangesTransferred', () => job.setNotifyFlags(NotifyFlags.FileRangesTransferred)],
       ['FileRangesTransferred', () => job.setNotifyFlags(FLAGS | NotifyFlags.FileRangesTransferred)],
     ];
-    const calls = countBridgeCalls();
+    const calls = countBitsCalls();
     try {
-      const outcomes: Array<{ operation: string; error: string }> = [];
-      for (const [operation, act] of refusals) {
-        const error = await act().then(
-          () => 'none',
-          (e: unknown) => (e instanceof NotSupportedByBackendError ? `NotSupportedByBackendError(${e.backend}, ${e.operation})` : String(e)),
-        );
-        outcomes.push({ operation, error });
-      }
+      const outcomes = await outcomesOf(refusals);
       expect(outcomes).toEqual(refusals.map(([operation]) => ({ operation, error: `NotSupportedByBackendError(delivery-optimization, ${operation})` })));
       expect(calls.count(), 'calls that reached the bridge').toBe(0);
       // The counter sees a call that does reach the bridge.
@@ -445,7 +424,7 @@ describe("what the README lists under Delivery Optimization's 'Not on this backe
   test('notify flags beyond 32 bits are an InvalidArgumentError, not the low bits the bridge would keep', async () => {
     const job = await h.bits.createJob({ displayName: 'app: flags' });
     await job.setNotifyFlags(FLAGS);
-    const calls = countBridgeCalls();
+    const calls = countBitsCalls();
     try {
       for (const flags of [2 ** 32, 2 ** 32 + FLAGS, 2 ** 40 + 1]) {
         await expect(job.setNotifyFlags(flags)).rejects.toMatchObject({ name: 'InvalidArgumentError', field: 'notifyFlags' });

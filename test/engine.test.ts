@@ -1,8 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
-import { afterEach, describe, expect, test, vi } from 'vitest';
-import { ComPtr } from '../src/com/com-ptr.js';
+import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError, NotSupportedByBackendError } from '../src/com/errors.js';
 import { connect } from '../src/com/manager.js';
 import type { ComRuntime } from '../src/com/runtime.js';
@@ -13,6 +12,7 @@ import { FAST, useEngine } from './support/engine-harness.js';
 import { content } from './support/http-server.js';
 import { until } from './support/harness.js';
 import { LoopbackService } from './loopback/service.js';
+import { countBitsCalls, outcomesOf, type Refusal } from './support/backend-refusals.js';
 
 /** Issue I: the portable engine behind the library's unchanged API. */
 describe('the portable engine', () => {
@@ -281,36 +281,19 @@ describe('connect() chooses the backend', () => {
 describe('what backend.ts lists as missing on the portable engine is refused before any call', () => {
   const h = useEngine();
 
-  /** Calls through the library's pointers to BITS's interfaces, the engine's vtable (call goes through callRaw), and QueryInterface on them. */
-  function countEngineCalls(): { count(): number; restore(): void } {
-    const spies = [vi.spyOn(ComPtr.prototype, 'callRaw'), vi.spyOn(ComPtr.prototype, 'queryInterface')];
-    const onBits = (self: unknown): boolean => (self as ComPtr).iface.name.startsWith('IBackgroundCopy');
-    return {
-      count: () => spies.reduce((total, spy) => total + spy.mock.contexts.filter(onBits).length, 0),
-      restore: () => spies.forEach((spy) => spy.mockRestore()),
-    };
-  }
-
   test('the FileRangesTransferred flag and credentials: a NotSupportedByBackendError naming them, the flags unchanged', async () => {
     const flags = NotifyFlags.JobTransferred | NotifyFlags.JobError;
     const job = await h.bits.createJob({ displayName: 'engine: not here' });
     await job.setNotifyFlags(flags);
-    const refusals: ReadonlyArray<readonly [operation: string, act: () => Promise<unknown>]> = [
+    const refusals: readonly Refusal[] = [
       ['FileRangesTransferred', () => job.setNotifyFlags(NotifyFlags.FileRangesTransferred)],
       ['FileRangesTransferred', () => job.setNotifyFlags(flags | NotifyFlags.FileRangesTransferred)],
       ['credentials', () => job.setCredentials({ target: 'server', scheme: 'basic', userName: 'u', password: 'p' })],
       ['credentials', () => job.removeCredentials('proxy', 'ntlm')],
     ];
-    const calls = countEngineCalls();
+    const calls = countBitsCalls();
     try {
-      const outcomes: Array<{ operation: string; error: string }> = [];
-      for (const [operation, act] of refusals) {
-        const error = await act().then(
-          () => 'none',
-          (e: unknown) => (e instanceof NotSupportedByBackendError ? `NotSupportedByBackendError(${e.backend}, ${e.operation})` : String(e)),
-        );
-        outcomes.push({ operation, error });
-      }
+      const outcomes = await outcomesOf(refusals);
       expect(outcomes).toEqual(refusals.map(([operation]) => ({ operation, error: `NotSupportedByBackendError(portable, ${operation})` })));
       expect(calls.count(), 'calls that reached the engine').toBe(0);
       // The counter sees a call that does reach the engine.
