@@ -268,7 +268,7 @@ describe('the portable engine across processes', () => {
 
     // Stdin closed: the child releases its job and manager and its process ends by itself.
     child.process.stdin!.end();
-    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(await child.exited, child.stderr).toEqual({ code: 0, signal: null });
     expect(child.lines).toContain('released');
     expect(existsSync(path.join(stateDir, 'lock')), 'lock left behind by a process that ended normally').toBe(false);
 
@@ -287,7 +287,12 @@ describe('the portable engine across processes', () => {
     const child = new Child('hold-exit', stateDir, 'http://127.0.0.1:9/kept.bin', path.join(dir, 'kept.bin'));
     const id = (await child.waitFor(/^holding /)).split(' ')[2]!;
     child.process.stdin!.end();
-    expect(await child.exited).toEqual({ code: 0, signal: null });
+    const exited = await child.exited;
+    expect(child.lines, 'every exit handler ran, ours first').toContain('exit handlers ran');
+    // Node 24.15+ can abort while it tears down worker threads that hold a threadsafe function (nodejs/node#65100,
+    // seen here about once in 35 runs under load, after every exit handler had run): the exit code is Node's, the
+    // outcome (no lock, the job kept) is ours.
+    if (exited.signal !== 'SIGABRT') expect(exited, child.stderr).toEqual({ code: 0, signal: null });
     expect(existsSync(path.join(stateDir, 'lock'))).toBe(false);
 
     const bits = await connectPortable(stateDir);

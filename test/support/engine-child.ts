@@ -42,7 +42,12 @@ switch (mode) {
     console.log(`holding ${process.pid} ${job.id}`);
     const lines = createInterface({ input: process.stdin });
     lines.on('close', () => {
-      if (mode === 'hold-exit') process.exit(0);
+      if (mode === 'hold-exit') {
+        // Registered after connect()'s own exit handlers, so it runs after them: what comes after this
+        // line is Node's teardown of the worker threads, not rx-bits.
+        process.on('exit', () => console.log('exit handlers ran'));
+        process.exit(0);
+      }
       void (async () => {
         await job.release();
         await bits.release();
