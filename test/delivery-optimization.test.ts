@@ -174,7 +174,9 @@ describe('the delivery-optimization backend', () => {
     await whenHubsIdle();
     await job.resume();
     expect(await blocked).toMatchObject({ transient: true, error: { code: 'DO_E_BLOCKED_BY_COST_TRANSFER_POLICY', hresult: DO_E_BLOCKED_BY_COST_TRANSFER_POLICY } });
-    expect(await job.getState()).toBe('transientError');
+    // DO retries by itself (every retrySeconds): a read may find it connecting again, and the next
+    // retry, still blocked, brings it back to TRANSIENT_ERROR.
+    await until(async () => (await job.getState()) === 'transientError');
     const done = firstValueFrom(transferred$(job));
     h.service.faults.block = undefined;
     await done;
