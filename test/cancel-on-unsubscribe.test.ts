@@ -6,15 +6,13 @@ import {
   ComError,
   eta,
   failOnJobError,
-  hresultName,
   InvalidArgumentError,
-  parseGuid,
   ReleasedError,
   transferRate,
-  type ErrorEvent,
   type JobActionResult,
   type JobEvent,
 } from '../src/index.js';
+import { jobFailure } from './support/job-events.js';
 
 /**
  * cancelOnUnsubscribe cancels only when the subscriber leaves: not when an operator after it ends the
@@ -22,17 +20,9 @@ import {
  * it cannot cancel.
  */
 
-const jobId = parseGuid('11111111-2222-3333-4444-555555555555');
-const HTTP_404 = 0x80190194;
 const BG_E_INVALID_STATE = 0x80200002;
 const DONE: JobActionResult = { hresult: 0, code: 'S_OK' };
-const failure: ErrorEvent = {
-  type: 'error',
-  jobId,
-  source: 'callback',
-  transient: false,
-  error: { context: 'remoteFile', hresult: HTTP_404, code: hresultName(HTTP_404), description: 'not found', contextDescription: undefined, protocol: undefined, file: undefined },
-};
+const failure = jobFailure();
 
 /** A job whose cancel() is counted and answers `answer`. */
 function countingJob(answer: () => Promise<JobActionResult> = () => Promise.resolve(DONE)) {

@@ -6,11 +6,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   BitsJobError,
   completeWhenTransferred,
-  hresultName,
   InterfaceNotSupportedError,
   InvalidArgumentError,
   jobEvents$,
-  parseGuid,
   retryOnMirrors,
   type ErrorContext,
   type ErrorEvent,
@@ -21,19 +19,14 @@ import {
 import { liveHubs, whenHubsIdle } from '../src/observables/hub.js';
 import { content } from './support/http-server.js';
 import { until, useLoopback } from './support/harness.js';
+import { HTTP_404, jobFailure, TEST_JOB_ID } from './support/job-events.js';
 
-const jobId = parseGuid('11111111-2222-3333-4444-555555555555');
-const HTTP_404 = 0x80190194;
+const jobId = TEST_JOB_ID;
 const HTTP_503 = 0x801901f7;
 const transferred: JobEvent = { type: 'transferred', jobId, source: 'callback' };
 const fileInfo = (url: string, localPath: string): JobFileInfo => ({ url, localPath, bytesTotal: undefined, bytesTransferred: 0, completed: false });
-const failure = (file: JobFileInfo | undefined, { hresult = HTTP_404, context = 'remoteFile' as ErrorContext, transient = false } = {}): ErrorEvent => ({
-  type: 'error',
-  jobId,
-  source: 'callback',
-  transient,
-  error: { context, hresult, code: hresultName(hresult), description: 'it failed', contextDescription: undefined, protocol: undefined, file },
-});
+const failure = (file: JobFileInfo | undefined, options: { hresult?: number; context?: ErrorContext; transient?: boolean } = {}): ErrorEvent =>
+  jobFailure({ ...options, file });
 
 /** A job whose files move as SetRemoteName says, recording the virtual time of each files() call, every move and every resume. */
 function fakeJob(clock: TestScheduler | undefined, initial: readonly JobFileInfo[]) {
